@@ -1,0 +1,90 @@
+/**
+ * Typed events. `verification` fires once per `verify` with the outcome — never the token or its
+ * hash; lifecycle events carry the public record. Listeners run synchronously: keep them cheap,
+ * and a throwing listener is isolated so it can never fail a request.
+ */
+import type { KeyRecord, VerifyCode } from './types.ts'
+
+export interface VerificationEvent {
+  type: 'verification'
+  valid: boolean
+  /** `VALID` on success, else the `VerifyCode`. */
+  code: VerifyCode | 'VALID'
+  /** Known once the token parsed (the id is public), even when the key was not found. */
+  keyId: string | null
+  /** Known once the key's secret matched. */
+  ownerId: string | null
+  /** Credits this request spent. */
+  cost: number
+  timestamp: number
+}
+
+export interface KeyLifecycleEvent {
+  type: 'key.created' | 'key.updated' | 'key.revoked' | 'key.rotated'
+  key: KeyRecord
+  /** For `key.rotated`: the successor's record. */
+  successor?: KeyRecord
+  timestamp: number
+}
+
+export interface KeywardEvents {
+  verification: VerificationEvent
+  'key.created': KeyLifecycleEvent
+  'key.updated': KeyLifecycleEvent
+  'key.revoked': KeyLifecycleEvent
+  'key.rotated': KeyLifecycleEvent
+  /** A listener threw; the error is reported here instead of reaching the request. */
+  error: { error: unknown; event: string }
+}
+
+export type KeywardEventName = keyof KeywardEvents
+
+type Listener<E extends KeywardEventName> = (event: KeywardEvents[E]) => void
+
+export class KeywardEmitter {
+  private readonly listeners = new Map<KeywardEventName, Set<Listener<never>>>()
+
+  on<E extends KeywardEventName>(name: E, listener: Listener<E>): () => void {
+    let set = this.listeners.get(name)
+    if (set === undefined) {
+      set = new Set()
+      this.listeners.set(name, set)
+    }
+    set.add(listener as Listener<never>)
+    return () => this.off(name, listener)
+  }
+
+  once<E extends KeywardEventName>(name: E, listener: Listener<E>): () => void {
+    const off = this.on(name, (event) => {
+      off()
+      listener(event)
+    })
+    return off
+  }
+
+  off<E extends KeywardEventName>(name: E, listener: Listener<E>): void {
+    this.listeners.get(name)?.delete(listener as Listener<never>)
+  }
+
+  /** True when someone listens: lets the hot path skip building events nobody reads. */
+  has(name: KeywardEventName): boolean {
+    const set = this.listeners.get(name)
+    return set !== undefined && set.size > 0
+  }
+
+  emit<E extends KeywardEventName>(name: E, event: KeywardEvents[E]): void {
+    const set = this.listeners.get(name)
+    if (set === undefined) return
+    for (const listener of set) {
+      try {
+        ;(listener as Listener<E>)(event)
+      } catch (error) {
+        if (name !== 'error' && this.has('error')) this.emit('error', { error, event: name })
+      }
+    }
+  }
+
+  removeAll(): void {
+    this.listeners.clear()
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Key hashing: `HMAC-SHA-256(pepper, token)`. Peppers are versioned so they can be rotated: new
+ * keys are hashed with the highest version, and a record remembers the version it was hashed
+ * with. Peppers come from configuration only, never from the store.
+ */
+import { createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto'
+import { ConfigError } from './errors.ts'
+
+export interface Pepper {
+  version: number
+  value: string
+}
+
+export const MIN_SECRET_LENGTH = 32
+
+export class KeyHasher {
+  /** The version new keys are hashed with (the highest configured). */
+  readonly currentVersion: number
+  private readonly peppers: Map<number, KeyObject>
+
+  constructor(peppers: readonly Pepper[]) {
+    this.peppers = new Map()
+    for (const pepper of peppers) {
+      this.peppers.set(pepper.version, createSecretKey(Buffer.from(pepper.value, 'utf8')))
+    }
+    this.currentVersion = Math.max(...peppers.map((pepper) => pepper.version))
+  }
+
+  /** A hasher with a random per-process pepper: fine for the in-memory store only. */
+  static ephemeral(): KeyHasher {
+    return new KeyHasher([{ version: 1, value: randomBytes(32).toString('base64url') }])
+  }
+
+  /** Validates the `secret` / `secrets` options and builds the hasher; `null` when neither is set. */
+  static fromOptions(secret: string | undefined, secrets: readonly Pepper[] | undefined): KeyHasher | null {
+    if (secret !== undefined && secrets !== undefined) {
+      throw new ConfigError('secret', 'set either `secret` or `secrets`, not both')
+    }
+    if (secret !== undefined) {
+      checkPepperValue('secret', secret)
+      return new KeyHasher([{ version: 1, value: secret }])
+    }
+    if (secrets === undefined) return null
+    if (!Array.isArray(secrets) || secrets.length === 0) {
+      throw new ConfigError('secrets', 'must be a non-empty array of { version, value }')
+    }
+    const seen = new Set<number>()
+    secrets.forEach((pepper, index) => {
+      if (!Number.isSafeInteger(pepper?.version) || pepper.version < 1) {
+        throw new ConfigError(`secrets[${index}].version`, 'must be a positive integer')
+      }
+      if (seen.has(pepper.version)) {
+        throw new ConfigError(`secrets[${index}].version`, `version ${pepper.version} appears twice`)
+      }
+      seen.add(pepper.version)
+      checkPepperValue(`secrets[${index}].value`, pepper.value)
+    })
+    return new KeyHasher(secrets)
+  }
+
+  hasVersion(version: number): boolean {
+    return this.peppers.has(version)
+  }
+
+  /** The HMAC of `token` under the pepper `version` (the current one by default), base64url. */
+  hash(token: string, version: number = this.currentVersion): string {
+    return this.digest(token, version).toString('base64url')
+  }
+
+  /** Constant-time check that `token` hashes to `expected` under pepper `version`. */
+  matches(token: string, expected: string, version: number): boolean {
+    if (!this.peppers.has(version)) return false
+    const actual = this.digest(token, version)
+    const stored = Buffer.from(expected, 'base64url')
+    return stored.length === actual.length && timingSafeEqual(actual, stored)
+  }
+
+  private digest(token: string, version: number): Buffer {
+    const pepper = this.peppers.get(version)
+    if (pepper === undefined) throw new RangeError(`keyward: no pepper with version ${version}`)
+    return createHmac('sha256', pepper).update(token).digest()
+  }
+}
+
+function checkPepperValue(option: string, value: unknown): void {
+  if (typeof value !== 'string' || value.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(
+      option,
+      `must be a string of at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -base64 32\`)`,
+    )
+  }
+}

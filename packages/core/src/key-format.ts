@@ -1,0 +1,141 @@
+/**
+ * The API key format: `<prefix>_<env>_<id>_<secret><crc>`. The id (12 base62 chars) is the public
+ * handle used for lookup; the secret (32 base62 chars, ≈190 bits) is never stored; the trailing
+ * 6 base62 chars are the CRC32 of everything before them, so typos and truncated copies are
+ * rejected offline, before any store access. See DESIGN §2.
+ */
+import { randomBytes } from 'node:crypto'
+import { crc32 } from 'node:zlib'
+
+export type Environment = 'live' | 'test'
+
+/** Returns `size` cryptographically random bytes. Injectable for tests. */
+export type RandomSource = (size: number) => Uint8Array
+
+export const BASE62_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+export const ID_LENGTH = 12
+export const SECRET_LENGTH = 32
+export const CRC_LENGTH = 6
+export const PREFIX_PATTERN: RegExp = /^[a-z0-9]{2,12}$/
+/** Longest well-formed key: a 12-char prefix. Anything longer is rejected without parsing. */
+export const MAX_KEY_LENGTH = 12 + 1 + 4 + 1 + ID_LENGTH + 1 + SECRET_LENGTH + CRC_LENGTH
+
+export interface ParsedKey {
+  prefix: string
+  environment: Environment
+  id: string
+  /** The secret part, without the checksum. Handle as you would the key itself. */
+  secret: string
+  checksum: string
+}
+
+const BASE62_VALUE = new Int8Array(128).fill(-1)
+for (let i = 0; i < BASE62_ALPHABET.length; i++) BASE62_VALUE[BASE62_ALPHABET.charCodeAt(i)] = i
+
+const defaultRandom: RandomSource = (size) => randomBytes(size)
+
+/**
+ * `length` base62 characters from `random`, by rejection sampling: a byte's low 6 bits are used
+ * only when below 62, so every character is equally likely (no modulo bias).
+ */
+export function randomBase62(length: number, random: RandomSource = defaultRandom): string {
+  let out = ''
+  while (out.length < length) {
+    // 62/64 of draws are kept; ask for a little more than needed to usually finish in one call.
+    const bytes = random(Math.ceil((length - out.length) * 1.1) + 2)
+    for (let i = 0; i < bytes.length && out.length < length; i++) {
+      const value = (bytes[i] as number) & 0x3f
+      if (value < 62) out += BASE62_ALPHABET[value]
+    }
+  }
+  return out
+}
+
+/** CRC32 of `body` as 6 base62 chars, big-endian, left-padded with `0`. */
+export function checksum(body: string): string {
+  let value = crc32(body)
+  let out = ''
+  for (let i = 0; i < CRC_LENGTH; i++) {
+    out = BASE62_ALPHABET[value % 62] + out
+    value = Math.floor(value / 62)
+  }
+  return out
+}
+
+/** Builds a complete key from its parts, computing the checksum. */
+export function formatKey(prefix: string, environment: Environment, id: string, secret: string): string {
+  const body = `${prefix}_${environment}_${id}_${secret}`
+  return body + checksum(body)
+}
+
+export interface GeneratedKey {
+  key: string
+  id: string
+}
+
+/** Generates a new key: a fresh random id and secret from a CSPRNG. */
+export function generateKey(
+  prefix: string,
+  environment: Environment,
+  random: RandomSource = defaultRandom,
+): GeneratedKey {
+  const id = randomBase62(ID_LENGTH, random)
+  const key = formatKey(prefix, environment, id, randomBase62(SECRET_LENGTH, random))
+  return { key, id }
+}
+
+function isBase62Run(token: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const code = token.charCodeAt(i)
+    if (code >= 128 || BASE62_VALUE[code] === -1) return false
+  }
+  return true
+}
+
+/**
+ * Parses a key and validates its shape and checksum. Returns `null` for anything that is not a
+ * well-formed key (wrong shape, wrong prefix when `prefix` is given, bad checksum). Never throws.
+ */
+export function parseKey(token: unknown, prefix?: string): ParsedKey | null {
+  if (typeof token !== 'string' || token.length > MAX_KEY_LENGTH) return null
+  // Fixed-width tail: `_<env>_<id12>_<secret32><crc6>` = 1+4+1+12+1+38 chars.
+  const tail = 1 + 4 + 1 + ID_LENGTH + 1 + SECRET_LENGTH + CRC_LENGTH
+  const prefixLength = token.length - tail
+  if (prefixLength < 2 || prefixLength > 12) return null
+  const keyPrefix = token.slice(0, prefixLength)
+  if (prefix !== undefined ? keyPrefix !== prefix : !PREFIX_PATTERN.test(keyPrefix)) return null
+  if (token.charCodeAt(prefixLength) !== 95 /* _ */) return null
+  const environment = token.slice(prefixLength + 1, prefixLength + 5)
+  if (environment !== 'live' && environment !== 'test') return null
+  const idStart = prefixLength + 6
+  const secretStart = idStart + ID_LENGTH + 1
+  const crcStart = secretStart + SECRET_LENGTH
+  if (token.charCodeAt(idStart - 1) !== 95 || token.charCodeAt(secretStart - 1) !== 95) return null
+  if (!isBase62Run(token, idStart, idStart + ID_LENGTH) || !isBase62Run(token, secretStart, token.length)) {
+    return null
+  }
+  const body = token.slice(0, crcStart)
+  const crc = token.slice(crcStart)
+  if (checksum(body) !== crc) return null
+  return {
+    prefix: keyPrefix,
+    environment,
+    id: token.slice(idStart, idStart + ID_LENGTH),
+    secret: token.slice(secretStart, crcStart),
+    checksum: crc,
+  }
+}
+
+/** True when `token` has the key shape and a valid checksum (and the given prefix, if any). */
+export function isWellFormedKey(token: unknown, prefix?: string): boolean {
+  return parseKey(token, prefix) !== null
+}
+
+/**
+ * The published scanning regex for keys with `prefix` (DESIGN §2), e.g. for secret scanners.
+ * A match is a candidate; confirm it offline with `isWellFormedKey`.
+ */
+export function keyPattern(prefix: string, flags = 'g'): RegExp {
+  if (!PREFIX_PATTERN.test(prefix)) throw new TypeError(`keyward: invalid prefix ${JSON.stringify(prefix)}`)
+  return new RegExp(`\\b${prefix}_(live|test)_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}\\b`, flags)
+}

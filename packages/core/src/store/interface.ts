@@ -1,0 +1,95 @@
+/**
+ * `KeyStore`: everything keyward must share between processes — key records, the owner index,
+ * atomic credit counters, the rate-limiter backend and change notifications. `MemoryStore`
+ * (embedded default) and `RedisStore` (`@keyward/redis`) implement it; the same contract tests
+ * run against both.
+ *
+ * Errors: a store that cannot reach its backend throws (or rejects with) `StoreError`; keyward
+ * turns that into `UNAVAILABLE` during verification. Records passed in and returned are plain
+ * JSON-safe objects; callers must not mutate what a store returns.
+ */
+import type { ResolvedPolicy, StoredKey } from '../types.ts'
+
+export interface ListOptions {
+  limit: number
+  /** Opaque cursor from a previous page; absent for the first page. */
+  cursor?: string
+}
+
+export interface ListPage {
+  records: StoredKey[]
+  /** Cursor of the next page, `null` after the last one. */
+  cursor: string | null
+}
+
+/** Fields of a record that `update` may change. */
+export type KeyChanges = Partial<
+  Pick<
+    StoredKey,
+    | 'name'
+    | 'scopes'
+    | 'expiresAt'
+    | 'revokedAt'
+    | 'disabled'
+    | 'rateLimit'
+    | 'credits'
+    | 'meta'
+    | 'rotatedTo'
+  >
+> & { updatedAt: number }
+
+export interface CreditSpend {
+  /** True when `cost` credits were taken. */
+  spent: boolean
+  /** Credits left after this call (after any refill). */
+  remaining: number
+  /** Epoch ms of the next refill, when the key refills. */
+  nextRefillAt: number | null
+}
+
+/** The result of one rate-limiter consume (rate-limiter-flexible's `RateLimiterRes`). */
+export interface RateLimiterResult {
+  remainingPoints: number
+  msBeforeNext: number
+  consumedPoints: number
+}
+
+/**
+ * A rate limiter for one policy, keyed by key id. Resolves when the point was taken; rejects with
+ * a `RateLimiterResult` when over the limit, and with an `Error` when the backend failed —
+ * rate-limiter-flexible's `RateLimiterAbstract` satisfies this as it is.
+ */
+export interface PolicyLimiter {
+  consume(key: string, points?: number): Promise<RateLimiterResult>
+}
+
+export interface KeyStore {
+  /** True when the store is shared between processes (a pepper must then be configured). */
+  readonly shared: boolean
+
+  /** Inserts a new record and indexes it under its owner. */
+  create(record: StoredKey): Promise<void>
+  /** The record with this id, or `null`. The hot path of `verify`: cache it where it is remote. */
+  get(id: string): Promise<StoredKey | null>
+  /** Applies `changes` atomically and returns the new record, or `null` when there is no such id. */
+  update(id: string, changes: KeyChanges): Promise<StoredKey | null>
+  /** One page of an owner's keys, oldest first. */
+  listByOwner(ownerId: string, options: ListOptions): Promise<ListPage>
+  /**
+   * Rotation, atomically: inserts `successor` and applies `changes` to `id` (the old key).
+   * Returns the old key's new record, or `null` (and inserts nothing) when `id` does not exist.
+   */
+  rotate(id: string, successor: StoredKey, changes: KeyChanges): Promise<StoredKey | null>
+  /**
+   * Spends `cost` credits of key `id` atomically: first refills if a refill is due at `now`, then
+   * takes `cost` only if that many remain. Never goes below zero. `null` when the key has no
+   * credits (unlimited) or does not exist.
+   */
+  spendCredits(id: string, cost: number, now: number): Promise<CreditSpend | null>
+  /** A limiter for `policy`; keyward creates one per distinct policy and reuses it. */
+  createLimiter(policy: ResolvedPolicy): PolicyLimiter
+  /** Calls `listener(id)` whenever a record changes, in this or another process. Returns unsubscribe. */
+  onChange(listener: (id: string) => void): () => void
+  /** Releases timers and connections the store opened itself (not a client passed in). */
+  close(): Promise<void>
+}

@@ -1,0 +1,161 @@
+/**
+ * The public data types: key records as the store keeps them (`StoredKey`), as callers see them
+ * (`KeyRecord`, `VerifiedKey`), rate-limit policies and credits, and the result of `verify`.
+ */
+import type { Environment } from './key-format.ts'
+import type { ScopeRequirement } from './scopes.ts'
+
+/** A rate-limit policy: at most `points` requests per `duration` seconds. */
+export interface RateLimitPolicy {
+  /** Name shown in the `RateLimit-Policy` header. Default: `default` for the installation-wide
+   * policy, `<points>-per-<duration>s` for a key's own. */
+  name?: string
+  points: number
+  /** Window length in seconds. */
+  duration: number
+  /** Once over the limit, keep the key blocked this many seconds. Default: until the window ends. */
+  blockDuration?: number
+}
+
+/** A policy with its name resolved. */
+export interface ResolvedPolicy {
+  name: string
+  points: number
+  duration: number
+  blockDuration: number
+}
+
+export interface CreditRefill {
+  /** Every `interval` ms, `remaining` is topped up to `amount` (never lowered). */
+  amount: number
+  interval: number
+}
+
+export interface CreditsInput {
+  remaining: number
+  refill?: CreditRefill
+}
+
+export interface StoredCredits {
+  remaining: number
+  refill: CreditRefill | null
+  /** Epoch ms of the last refill (or of creation). */
+  refilledAt: number
+}
+
+/**
+ * A key record as the store keeps it: JSON-safe, times in epoch ms. It holds the HMAC of the key,
+ * never the key. The store is the authority on `credits.remaining`.
+ */
+export interface StoredKey {
+  id: string
+  ownerId: string
+  name: string | null
+  environment: Environment
+  /** base64url HMAC-SHA-256(pepper, key). */
+  hash: string
+  pepperVersion: number
+  scopes: string[]
+  createdAt: number
+  updatedAt: number
+  expiresAt: number | null
+  revokedAt: number | null
+  disabled: boolean
+  rateLimit: ResolvedPolicy[] | null
+  credits: StoredCredits | null
+  meta: Record<string, unknown>
+  /** Set on a key made by `rotate`: the id it replaced. */
+  rotatedFrom: string | null
+  /** Set on a key replaced by `rotate`: the id of its successor. */
+  rotatedTo: string | null
+}
+
+/** A key record as returned by `keys.create/get/list/update/revoke/rotate`. No secret, no hash. */
+export interface KeyRecord {
+  id: string
+  ownerId: string
+  name: string | null
+  environment: Environment
+  scopes: string[]
+  createdAt: Date
+  updatedAt: Date
+  expiresAt: Date | null
+  revokedAt: Date | null
+  disabled: boolean
+  rateLimit: ResolvedPolicy[] | null
+  credits: { remaining: number; refill: CreditRefill | null; refilledAt: Date } | null
+  meta: Record<string, unknown>
+  rotatedFrom: string | null
+  rotatedTo: string | null
+}
+
+/** What a verified request learns about its key (on the request as `apiKey`). */
+export interface VerifiedKey {
+  id: string
+  ownerId: string
+  name: string | null
+  environment: Environment
+  scopes: readonly string[]
+  expiresAt: Date | null
+  meta: Readonly<Record<string, unknown>>
+}
+
+/** Rate-limit state of one policy after a request, as the HTTP layer needs it. */
+export interface RateLimitState {
+  policy: string
+  /** Requests allowed per window (`q`). */
+  limit: number
+  /** Requests left in this window (`r`). */
+  remaining: number
+  /** Window length in seconds (`w`). */
+  window: number
+  /** Milliseconds until the window resets (`t`, rounded up to seconds in headers). */
+  resetMs: number
+  /** Set when this policy rejected the request: ms until a retry can succeed. */
+  retryAfterMs?: number
+}
+
+export const VerifyCode = {
+  MISSING: 'MISSING',
+  MALFORMED: 'MALFORMED',
+  NOT_FOUND: 'NOT_FOUND',
+  REVOKED: 'REVOKED',
+  EXPIRED: 'EXPIRED',
+  DISABLED: 'DISABLED',
+  WRONG_ENVIRONMENT: 'WRONG_ENVIRONMENT',
+  INSUFFICIENT_SCOPE: 'INSUFFICIENT_SCOPE',
+  RATE_LIMITED: 'RATE_LIMITED',
+  QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
+  UNAVAILABLE: 'UNAVAILABLE',
+} as const
+
+export type VerifyCode = (typeof VerifyCode)[keyof typeof VerifyCode]
+
+export interface VerifySuccess {
+  valid: true
+  key: VerifiedKey
+  rateLimit?: RateLimitState[]
+  credits?: { remaining: number }
+}
+
+export interface VerifyFailure {
+  valid: false
+  code: VerifyCode
+  /** Present once the key is known and its secret matched (e.g. INSUFFICIENT_SCOPE, RATE_LIMITED). */
+  key?: VerifiedKey
+  /** For RATE_LIMITED, QUOTA_EXCEEDED (with refill) and UNAVAILABLE. */
+  retryAfterMs?: number
+  rateLimit?: RateLimitState[]
+  /** For INSUFFICIENT_SCOPE: the required scopes the key lacks. */
+  missingScopes?: string[]
+  credits?: { remaining: number }
+}
+
+export type VerifyResult = VerifySuccess | VerifyFailure
+
+export interface VerifyOptions {
+  /** Scopes the key must have. */
+  scopes?: ScopeRequirement
+  /** Credits this request spends (default 1 for keys with credits; 0 spends none). */
+  cost?: number
+}

@@ -1,0 +1,13 @@
+// The one build config every package shares: ESM + CJS with declarations, for Node 20+.
+import { defineConfig, type UserConfig } from 'tsdown'
+
+export function packageConfig(entry: string[] = ['src/index.ts']): UserConfig {
+  return defineConfig({
+    entry,
+    format: ['esm', 'cjs'],
+    dts: true,
+    clean: true,
+    platform: 'node',
+    target: 'node20',
+  })
+}
