@@ -1,0 +1,28 @@
+/**
+ * `pnpm bench`: runs every `bench/*.bench.ts` in turn, each in its own process so one suite's
+ * garbage and JIT state do not colour the next. Each suite prints its own markdown table; copy
+ * them into BENCHMARKS.md with the date and machine. `pnpm bench core` runs only matching suites.
+ */
+import { spawnSync } from 'node:child_process'
+import { readdirSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const filters = process.argv.slice(2)
+const suites = readdirSync(here)
+  .filter((file) => file.endsWith('.bench.ts'))
+  .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
+  .sort()
+
+console.log(`# keyward benchmarks — ${new Date().toISOString()}`)
+console.log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'unknown cpu'}\n`)
+let failed = false
+for (const suite of suites) {
+  console.log(`## ${suite}\n`)
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(here, suite)], { stdio: 'inherit' })
+  if (run.status !== 0) failed = true
+  console.log('')
+}
+process.exit(failed ? 1 : 0)
