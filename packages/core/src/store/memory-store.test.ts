@@ -1,0 +1,7 @@
+import { describeStoreContract } from '../../../../test/support/store-contract.ts'
+import { MemoryStore } from './memory-store.ts'
+
+describeStoreContract('MemoryStore', async () => {
+  const store = new MemoryStore()
+  return { store, teardown: () => store.close() }
+})

@@ -1,0 +1,254 @@
+/**
+ * The `KeyStore` contract, as one suite that every store must pass unchanged: `MemoryStore` runs
+ * it in core, `RedisStore` on a single node and on a cluster. It speaks only the interface, so a
+ * store that passes it is a drop-in for keyward.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { KeyStore, StoredKey } from '../../packages/core/src/index.ts'
+
+export interface StoreHarness {
+  store: KeyStore
+  teardown: () => Promise<void>
+}
+
+let sequence = 0
+
+/** A fresh, valid stored record; ids are unique per call so suites may share a backend. */
+export function makeRecord(overrides: Partial<StoredKey> = {}): StoredKey {
+  sequence += 1
+  const id = `${Date.now().toString(36).slice(-6)}${sequence.toString(36).padStart(6, '0')}`.slice(-12)
+  return {
+    id,
+    ownerId: `owner-${id}`,
+    name: 'contract',
+    environment: 'live',
+    hash: 'aGFzaC1ub3QtYS1yZWFsLW9uZS1idXQtdGhlLXJpZ2h0LWxlbg',
+    pepperVersion: 1,
+    scopes: ['orders:read'],
+    createdAt: 1_700_000_000_000 + sequence,
+    updatedAt: 1_700_000_000_000 + sequence,
+    expiresAt: null,
+    revokedAt: null,
+    disabled: false,
+    rateLimit: null,
+    credits: null,
+    meta: { plan: 'pro', nested: { a: [1, 2] } },
+    rotatedFrom: null,
+    rotatedTo: null,
+    ...overrides,
+  }
+}
+
+export function describeStoreContract(name: string, setup: () => Promise<StoreHarness>): void {
+  describe(`KeyStore contract: ${name}`, () => {
+    let harness: StoreHarness
+    let store: KeyStore
+
+    beforeAll(async () => {
+      harness = await setup()
+      store = harness.store
+    })
+    afterAll(async () => {
+      await harness?.teardown()
+    })
+
+    it('returns what it stored, and null for an unknown id', async () => {
+      const record = makeRecord()
+      await store.create(record)
+      expect(await store.get(record.id)).toEqual(record)
+      expect(await store.get('unknown00000')).toBeNull()
+    })
+
+    it('applies changes to a record and returns the new record', async () => {
+      const record = makeRecord()
+      await store.create(record)
+      const updated = await store.update(record.id, {
+        updatedAt: record.updatedAt + 5,
+        scopes: ['orders:*'],
+        disabled: true,
+        expiresAt: 1_800_000_000_000,
+        meta: { plan: 'free' },
+      })
+      expect(updated).toEqual({
+        ...record,
+        updatedAt: record.updatedAt + 5,
+        scopes: ['orders:*'],
+        disabled: true,
+        expiresAt: 1_800_000_000_000,
+        meta: { plan: 'free' },
+      })
+      expect(await store.get(record.id)).toEqual(updated)
+    })
+
+    it('answers null when updating a key that does not exist, and creates nothing', async () => {
+      expect(await store.update('missing00000', { updatedAt: 1, disabled: true })).toBeNull()
+      expect(await store.get('missing00000')).toBeNull()
+    })
+
+    it('notifies change listeners when a record is updated', async () => {
+      const record = makeRecord()
+      await store.create(record)
+      const seen: string[] = []
+      const off = store.onChange((id) => seen.push(id))
+      await store.update(record.id, { updatedAt: record.updatedAt + 1, revokedAt: record.updatedAt + 1 })
+      await expect.poll(() => seen.includes(record.id), { timeout: 2000 }).toBe(true)
+      off()
+    })
+
+    it("lists an owner's keys oldest first, page by page, and nobody else's", async () => {
+      const ownerId = `owner-list-${Date.now()}`
+      const mine = []
+      for (let i = 0; i < 7; i++) {
+        const record = makeRecord({ ownerId })
+        await store.create(record)
+        mine.push(record.id)
+      }
+      await store.create(makeRecord({ ownerId: `${ownerId}-other` }))
+      const seen: string[] = []
+      let cursor: string | null = null
+      let pages = 0
+      do {
+        const page: Awaited<ReturnType<KeyStore['listByOwner']>> = await store.listByOwner(
+          ownerId,
+          cursor === null ? { limit: 3 } : { limit: 3, cursor },
+        )
+        expect(page.records.length).toBeLessThanOrEqual(3)
+        seen.push(...page.records.map((record) => record.id))
+        cursor = page.cursor
+        pages += 1
+      } while (cursor !== null && pages < 10)
+      expect(seen).toEqual(mine)
+      expect(pages).toBe(3)
+    })
+
+    it('gives an empty page for an owner without keys', async () => {
+      expect(await store.listByOwner('nobody-at-all', { limit: 10 })).toEqual({ records: [], cursor: null })
+    })
+
+    it('rotates atomically: the successor exists and the old record carries the changes', async () => {
+      const old = makeRecord()
+      await store.create(old)
+      const successor = makeRecord({ ownerId: old.ownerId, rotatedFrom: old.id })
+      const previous = await store.rotate(old.id, successor, {
+        updatedAt: old.updatedAt + 1,
+        rotatedTo: successor.id,
+        expiresAt: old.updatedAt + 60_000,
+      })
+      expect(previous).toEqual({
+        ...old,
+        updatedAt: old.updatedAt + 1,
+        rotatedTo: successor.id,
+        expiresAt: old.updatedAt + 60_000,
+      })
+      expect(await store.get(successor.id)).toEqual(successor)
+      const listed = await store.listByOwner(old.ownerId, { limit: 10 })
+      expect(listed.records.map((record) => record.id)).toEqual([old.id, successor.id])
+    })
+
+    it('does not insert the successor when rotating a key that does not exist', async () => {
+      const successor = makeRecord()
+      expect(
+        await store.rotate('missing00001', successor, { updatedAt: 1, rotatedTo: successor.id }),
+      ).toBeNull()
+      expect(await store.get(successor.id)).toBeNull()
+    })
+
+    it('spends credits only while enough remain and never goes below zero', async () => {
+      const record = makeRecord({ credits: { remaining: 5, refill: null, refilledAt: 1_000 } })
+      await store.create(record)
+      expect(await store.spendCredits(record.id, 2, 2_000)).toEqual({
+        spent: true,
+        remaining: 3,
+        nextRefillAt: null,
+      })
+      expect(await store.spendCredits(record.id, 4, 2_000)).toEqual({
+        spent: false,
+        remaining: 3,
+        nextRefillAt: null,
+      })
+      expect(await store.spendCredits(record.id, 3, 2_000)).toEqual({
+        spent: true,
+        remaining: 0,
+        nextRefillAt: null,
+      })
+      expect(await store.spendCredits(record.id, 1, 2_000)).toEqual({
+        spent: false,
+        remaining: 0,
+        nextRefillAt: null,
+      })
+      expect((await store.get(record.id))?.credits?.remaining).toBe(0)
+    })
+
+    it('refills credits up to the amount once an interval has passed, then spends', async () => {
+      const record = makeRecord({
+        credits: { remaining: 1, refill: { amount: 10, interval: 60_000 }, refilledAt: 0 },
+      })
+      await store.create(record)
+      expect(await store.spendCredits(record.id, 1, 30_000)).toEqual({
+        spent: true,
+        remaining: 0,
+        nextRefillAt: 60_000,
+      })
+      expect(await store.spendCredits(record.id, 1, 59_999)).toEqual({
+        spent: false,
+        remaining: 0,
+        nextRefillAt: 60_000,
+      })
+      // Two and a half intervals later: one refill to 10 (not 20), the next one due at 180 000.
+      expect(await store.spendCredits(record.id, 4, 150_000)).toEqual({
+        spent: true,
+        remaining: 6,
+        nextRefillAt: 180_000,
+      })
+    })
+
+    it('spends exactly the credits there are under concurrency', async () => {
+      const record = makeRecord({ credits: { remaining: 50, refill: null, refilledAt: 0 } })
+      await store.create(record)
+      const results = await Promise.all(
+        Array.from({ length: 200 }, () => store.spendCredits(record.id, 1, 1)),
+      )
+      expect(results.filter((result) => result?.spent).length).toBe(50)
+      expect((await store.get(record.id))?.credits?.remaining).toBe(0)
+    })
+
+    it('answers null for credits of a key without credits or without a record', async () => {
+      const record = makeRecord()
+      await store.create(record)
+      expect(await store.spendCredits(record.id, 1, 1)).toBeNull()
+      expect(await store.spendCredits('missing00002', 1, 1)).toBeNull()
+    })
+
+    it('replaces the credits when an update sets them', async () => {
+      const record = makeRecord({ credits: { remaining: 1, refill: null, refilledAt: 0 } })
+      await store.create(record)
+      await store.spendCredits(record.id, 1, 1)
+      await store.update(record.id, { updatedAt: 2, credits: { remaining: 9, refill: null, refilledAt: 2 } })
+      expect(await store.spendCredits(record.id, 4, 3)).toEqual({
+        spent: true,
+        remaining: 5,
+        nextRefillAt: null,
+      })
+    })
+
+    it('rate-limits per key with the policy it was given, and per key independently', async () => {
+      const limiter = store.createLimiter({
+        name: `contract${Date.now()}`,
+        points: 2,
+        duration: 60,
+        blockDuration: 0,
+      })
+      const first = await limiter.consume('key-a', 1)
+      expect(first.remainingPoints).toBe(1)
+      await limiter.consume('key-a', 1)
+      const rejection = await limiter.consume('key-a', 1).then(
+        () => null,
+        (error: unknown) => error,
+      )
+      expect(rejection).not.toBeInstanceOf(Error)
+      expect(rejection).toMatchObject({ remainingPoints: 0 })
+      expect((rejection as { msBeforeNext: number }).msBeforeNext).toBeGreaterThan(0)
+      expect((await limiter.consume('key-b', 1)).remainingPoints).toBe(1)
+    })
+  })
+}
