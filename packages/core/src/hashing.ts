@@ -12,11 +12,14 @@ export interface Pepper {
 }
 
 export const MIN_SECRET_LENGTH = 32
+const DECODED_CACHE_SIZE = 10_000
 
 export class KeyHasher {
   /** The version new keys are hashed with (the highest configured). */
   readonly currentVersion: number
   private readonly peppers: Map<number, KeyObject>
+  // Stored hashes decoded once: decoding per verify showed up in profiles. Hashes are not secrets.
+  private readonly decoded = new Map<string, Buffer>()
 
   constructor(peppers: readonly Pepper[]) {
     this.peppers = new Map()
@@ -71,7 +74,12 @@ export class KeyHasher {
   matches(token: string, expected: string, version: number): boolean {
     if (!this.peppers.has(version)) return false
     const actual = this.digest(token, version)
-    const stored = Buffer.from(expected, 'base64url')
+    let stored = this.decoded.get(expected)
+    if (stored === undefined) {
+      stored = Buffer.from(expected, 'base64url')
+      if (this.decoded.size >= DECODED_CACHE_SIZE) this.decoded.clear()
+      this.decoded.set(expected, stored)
+    }
     return stored.length === actual.length && timingSafeEqual(actual, stored)
   }
 

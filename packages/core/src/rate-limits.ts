@@ -67,16 +67,21 @@ function toState(policy: ResolvedPolicy, result: RateLimiterResult, rejected: bo
 
 export class RateLimits {
   private readonly limiters = new Map<string, PolicyLimiter>()
+  // Policy objects live as long as their record, so most lookups hit here without building a key.
+  private readonly byPolicy = new WeakMap<ResolvedPolicy, PolicyLimiter>()
 
   constructor(private readonly store: KeyStore) {}
 
   private limiterFor(policy: ResolvedPolicy): PolicyLimiter {
+    let limiter = this.byPolicy.get(policy)
+    if (limiter !== undefined) return limiter
     const id = `${policy.name}:${policy.points}:${policy.duration}:${policy.blockDuration}`
-    let limiter = this.limiters.get(id)
+    limiter = this.limiters.get(id)
     if (limiter === undefined) {
       limiter = this.store.createLimiter(policy)
       this.limiters.set(id, limiter)
     }
+    this.byPolicy.set(policy, limiter)
     return limiter
   }
 

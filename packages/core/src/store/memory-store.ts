@@ -56,7 +56,8 @@ export class MemoryStore implements KeyStore {
     const record = this.records.get(id)
     if (record?.credits == null) return null
     const { credits, spend } = spendFrom(record.credits, cost, now)
-    if (credits !== record.credits) this.records.set(id, { ...record, credits })
+    // Swapped in place: the record keeps its identity, so views cached per record stay valid.
+    record.credits = credits
     return spend
   }
 
