@@ -12,13 +12,13 @@ export type Environment = 'live' | 'test'
 /** Returns `size` cryptographically random bytes. Injectable for tests. */
 export type RandomSource = (size: number) => Uint8Array
 
-export const BASE62_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+export const BASE62_ALPHABET: string = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 export const ID_LENGTH = 12
 export const SECRET_LENGTH = 32
 export const CRC_LENGTH = 6
 export const PREFIX_PATTERN: RegExp = /^[a-z0-9]{2,12}$/
 /** Longest well-formed key: a 12-char prefix. Anything longer is rejected without parsing. */
-export const MAX_KEY_LENGTH = 12 + 1 + 4 + 1 + ID_LENGTH + 1 + SECRET_LENGTH + CRC_LENGTH
+export const MAX_KEY_LENGTH: number = 12 + 1 + 4 + 1 + ID_LENGTH + 1 + SECRET_LENGTH + CRC_LENGTH
 
 export interface ParsedKey {
   prefix: string
