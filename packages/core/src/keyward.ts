@@ -37,17 +37,17 @@ import type {
 
 export interface KeywardOptions {
   /** Key prefix, 2–12 chars of `[a-z0-9]`. @default 'kw' */
-  prefix?: string
+  prefix?: string | undefined
   /** The environment this server accepts; keys of the other are `WRONG_ENVIRONMENT`. @default 'live' */
-  environment?: Environment
+  environment?: Environment | undefined
   /** The pepper for key hashes (≥ 32 chars). Required with a shared store; optional in memory. */
-  secret?: string
+  secret?: string | undefined
   /** Versioned peppers, for rotation: new keys use the highest version. Instead of `secret`. */
-  secrets?: Pepper[]
+  secrets?: Pepper[] | undefined
   /** Where records, counters and limits live. @default new MemoryStore() */
-  store?: KeyStore
+  store?: KeyStore | undefined
   /** Rate limit for keys without their own. @default none (such keys are not rate limited) */
-  rateLimit?: RateLimitPolicy | RateLimitPolicy[]
+  rateLimit?: RateLimitPolicy | RateLimitPolicy[] | undefined
   /** Clock, epoch ms. @default Date.now */
   now?: () => number
   /** Random bytes for ids and secrets. @default crypto.randomBytes */
