@@ -426,6 +426,9 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
       if (old.revokedAt !== null && old.revokedAt <= at) {
         throw new InvalidArgumentError('id', 'a revoked key cannot be rotated')
       }
+      if (old.rotatedTo !== null) {
+        throw new InvalidArgumentError('id', `this key was already rotated; rotate its successor ${old.rotatedTo}`)
+      }
       const { key, id: successorId } = generateKey(prefix, old.environment, config.random)
       const successor = newRecord(
         successorId,
