@@ -427,7 +427,10 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
         throw new InvalidArgumentError('id', 'a revoked key cannot be rotated')
       }
       if (old.rotatedTo !== null) {
-        throw new InvalidArgumentError('id', `this key was already rotated; rotate its successor ${old.rotatedTo}`)
+        throw new InvalidArgumentError(
+          'id',
+          `this key was already rotated; rotate its successor ${old.rotatedTo}`,
+        )
       }
       const { key, id: successorId } = generateKey(prefix, old.environment, config.random)
       const successor = newRecord(
