@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { crc32 } from 'node:zlib'
+import { ConfigError } from './errors.ts'
 
 export type Environment = 'live' | 'test'
 
@@ -136,6 +137,8 @@ export function isWellFormedKey(token: unknown, prefix?: string): boolean {
  * A match is a candidate; confirm it offline with `isWellFormedKey`.
  */
 export function keyPattern(prefix: string, flags = 'g'): RegExp {
-  if (!PREFIX_PATTERN.test(prefix)) throw new TypeError(`keyward: invalid prefix ${JSON.stringify(prefix)}`)
+  if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
+    throw new ConfigError('prefix', 'must be 2–12 characters of a-z and 0-9 (no underscore)')
+  }
   return new RegExp(`\\b${prefix}_(live|test)_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}\\b`, flags)
 }
