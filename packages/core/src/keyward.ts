@@ -211,6 +211,12 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
     token: string | null | undefined,
     verifyOptions?: VerifyOptions,
   ): Promise<VerifyResult> {
+    // A bad `cost` is a programmer error: refuse it up front, before any store access or rate-limit
+    // point is spent, and whether or not the key happens to have credits.
+    const requestedCost = verifyOptions?.cost
+    if (requestedCost !== undefined && (!Number.isSafeInteger(requestedCost) || requestedCost < 0)) {
+      throw new InvalidArgumentError('cost', 'must be a non-negative integer')
+    }
     if (token === undefined || token === null || token === '') {
       return fail({ valid: false, code: 'MISSING' }, null, null)
     }
@@ -283,10 +289,7 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
     let cost = 0
     let credits: { remaining: number } | undefined
     if (record.credits !== null) {
-      cost = verifyOptions?.cost ?? 1
-      if (!Number.isSafeInteger(cost) || cost < 0) {
-        throw new InvalidArgumentError('cost', 'must be a non-negative integer')
-      }
+      cost = requestedCost ?? 1
       // During a rotation's grace period the old key spends from its successor's pool.
       let spend: Awaited<ReturnType<KeyStore['spendCredits']>>
       try {
