@@ -10,6 +10,8 @@ export {
 export type { KeyLifecycleEvent, KeywardEventName, KeywardEvents, VerificationEvent } from './events.ts'
 export { KeywardEmitter } from './events.ts'
 export { KeyHasher, type Pepper } from './hashing.ts'
+// HTTP layer shared by the Express, Hono and Koa adapters (DESIGN §4).
+export * from './http/index.ts'
 export {
   BASE62_ALPHABET,
   checksum,

@@ -1,0 +1,257 @@
+/**
+ * `createAuthenticator`: everything an HTTP middleware does, minus the framework. It validates the
+ * options once, then per request runs the brute-force guard, finds the key, verifies it (with the
+ * route's scopes and cost) and maps the outcome to a response. The Express, Hono and Koa adapters
+ * only translate their request into an `HttpRequestView` and copy the result onto their response,
+ * so all three answer byte-for-byte alike.
+ */
+import { ConfigError, KeywardError } from '../errors.ts'
+import type { Keyward } from '../keyward.ts'
+import { checkRequirement, missingScopes, type ScopeRequirement, satisfies } from '../scopes.ts'
+import type { VerifiedKey, VerifyCode, VerifyFailure, VerifyOptions, VerifyResult } from '../types.ts'
+import { BruteForceGuard, type BruteForceOptions, resolveBruteForceOptions } from './brute-force-guard.ts'
+import { extractKey, type HttpRequestView } from './extract-key.ts'
+import {
+  type AuthFailure,
+  type HttpResponse,
+  isValidRealm,
+  successHeaders,
+  toHttpResponse,
+} from './http-response.ts'
+
+export interface AuthenticatorOptions {
+  /**
+   * Headers to read the key from, in order. `authorization` is read as `Bearer <key>` (scheme
+   * case-insensitive); any other header holds the bare key.
+   * @default ['authorization', 'x-api-key']
+   */
+  headers?: readonly string[]
+  /** Name of a query parameter that may carry the key (e.g. `'api_key'`); keys in URLs end up in
+   * logs, so this is off unless named. @default false */
+  query?: string | false
+  /** `realm` of the `WWW-Authenticate` challenge. @default 'api' */
+  realm?: string
+  /** Scopes every request must have (a scope, an array for all of, `{ anyOf }` / `{ allOf }`). @default none */
+  scopes?: ScopeRequirement
+  /** Credits each request spends, for keys with credits. @default 1 */
+  cost?: number
+  /**
+   * Throttling of failed attempts per client address: after `points` invalid keys within
+   * `duration` seconds the address gets 429 for `blockDuration` seconds, before any key lookup.
+   * `false` turns it off (e.g. when a gateway in front already does this).
+   * @default { points: 20, duration: 60, blockDuration: 300 }
+   */
+  bruteForce?: BruteForceOptions | false
+}
+
+/** Options every adapter's `apiKeyAuth` takes on top of `AuthenticatorOptions`. */
+export interface MiddlewareOptions<TRequest, TContext, TRejected> extends AuthenticatorOptions {
+  /** Return true to let a request through without a key (e.g. a health check). @default none */
+  skip?: (request: TRequest) => boolean | Promise<boolean>
+  /**
+   * Sends a custom response for a rejected request instead of the default problem+json one.
+   * `response` is that default (status, headers, body), to reuse or adapt.
+   * @default none: the DESIGN §4 response
+   */
+  onRejected?: (result: AuthFailure, context: TContext, response: HttpResponse) => TRejected
+}
+
+export type AuthenticationSuccess = {
+  ok: true
+  key: VerifiedKey
+  result: VerifyResult & { valid: true }
+  /** Headers for the successful response (`RateLimit-Policy`, `RateLimit`); do not mutate. */
+  headers: Readonly<Record<string, string>>
+}
+
+export type AuthenticationFailure = {
+  ok: false
+  result: AuthFailure
+  response: HttpResponse
+}
+
+export type Authentication = AuthenticationSuccess | AuthenticationFailure
+
+export interface Authenticator {
+  readonly realm: string
+  authenticate(request: HttpRequestView): Promise<Authentication>
+  /** The `requireScopes` check on a key already verified: no store access. */
+  checkScopes(key: VerifiedKey | undefined, requirement: ScopeRequirement): AuthenticationFailure | null
+}
+
+export const DEFAULT_KEY_HEADERS: readonly string[] = Object.freeze(['authorization', 'x-api-key'])
+export const DEFAULT_REALM = 'api'
+
+/** RFC 9110 token: what a header name may contain. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/
+const QUERY_NAME = /^[A-Za-z0-9._~-]{1,64}$/
+
+/** Codes that count as a failed attempt for the brute-force guard: a key that does not work. */
+const FAILED_ATTEMPT: ReadonlySet<VerifyCode> = new Set<VerifyCode>([
+  'MALFORMED',
+  'NOT_FOUND',
+  'REVOKED',
+  'EXPIRED',
+  'DISABLED',
+  'WRONG_ENVIRONMENT',
+])
+
+const MISSING_RESULT: VerifyFailure = Object.freeze({ valid: false, code: 'MISSING' }) as VerifyFailure
+const MALFORMED_RESULT: VerifyFailure = Object.freeze({ valid: false, code: 'MALFORMED' }) as VerifyFailure
+
+/** Throws `ConfigError` unless `value` is a function or undefined. */
+export function checkFunctionOption(field: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'function') throw new ConfigError(field, 'must be a function')
+}
+
+export function resolveRealm(realm: unknown): string {
+  if (realm === undefined) return DEFAULT_REALM
+  if (!isValidRealm(realm)) {
+    throw new ConfigError('realm', 'must be 1–128 printable ASCII characters without `"` or `\\`')
+  }
+  return realm
+}
+
+/** Validates a scope requirement at factory time, as a `ConfigError`. */
+export function resolveRequirement(field: string, requirement: unknown): ScopeRequirement {
+  try {
+    return checkRequirement(field, requirement)
+  } catch (error) {
+    if (error instanceof KeywardError && !(error instanceof ConfigError)) {
+      throw new ConfigError(field, error.message.replace(/^keyward: invalid `[^`]*`: /, ''))
+    }
+    throw error
+  }
+}
+
+function resolveHeaders(headers: unknown): readonly string[] {
+  if (headers === undefined) return DEFAULT_KEY_HEADERS
+  if (!Array.isArray(headers)) throw new ConfigError('headers', 'must be an array of header names')
+  const names = headers.map((name, index) => {
+    if (typeof name !== 'string' || !HEADER_NAME.test(name)) {
+      throw new ConfigError(`headers[${index}]`, `${JSON.stringify(name)} is not a header name`)
+    }
+    return name.toLowerCase()
+  })
+  return Object.freeze([...new Set(names)])
+}
+
+function resolveQuery(query: unknown): string | null {
+  if (query === undefined || query === false) return null
+  if (typeof query !== 'string' || !QUERY_NAME.test(query)) {
+    throw new ConfigError('query', 'must be false or a parameter name of 1–64 characters A-Z a-z 0-9 . _ ~ -')
+  }
+  return query
+}
+
+function resolveCost(cost: unknown): number | undefined {
+  if (cost === undefined) return undefined
+  if (typeof cost !== 'number' || !Number.isSafeInteger(cost) || cost < 0) {
+    throw new ConfigError('cost', 'must be a non-negative integer')
+  }
+  return cost
+}
+
+/**
+ * A scope check for `requireScopes`, validated once: `check(key)` answers 401 when the request
+ * carries no verified key and 403 (`insufficient_scope`, naming the missing scopes) when the key
+ * lacks them, `null` when it may pass. Touches no store.
+ *
+ * @example
+ * const check = createScopeCheck('orders:write', { realm: 'api' })
+ * const failure = check(req.apiKey)
+ */
+export function createScopeCheck(
+  requirement: ScopeRequirement,
+  options: { realm?: string } = {},
+): (key: VerifiedKey | undefined) => AuthenticationFailure | null {
+  const required = resolveRequirement('requirement', requirement)
+  const realm = resolveRealm(options?.realm)
+  return function checkScopes(key) {
+    if (key === undefined || key === null) {
+      return { ok: false, result: MISSING_RESULT, response: toHttpResponse(MISSING_RESULT, { realm }) }
+    }
+    if (satisfies(key.scopes, required)) return null
+    const result: VerifyFailure = {
+      valid: false,
+      code: 'INSUFFICIENT_SCOPE',
+      key,
+      missingScopes: missingScopes(key.scopes, required),
+    }
+    return { ok: false, result, response: toHttpResponse(result, { realm }) }
+  }
+}
+
+/**
+ * Creates the framework-free authenticator behind every `apiKeyAuth`. Throws `ConfigError` for an
+ * invalid option, at once.
+ *
+ * @example
+ * const authenticator = createAuthenticator(keyward, { scopes: 'orders:read' })
+ * const outcome = await authenticator.authenticate({
+ *   getHeader: (name) => req.headersDistinct[name],
+ *   getQuery: () => undefined,
+ *   clientAddress: req.socket.remoteAddress,
+ * })
+ * if (!outcome.ok) res.writeHead(outcome.response.status, outcome.response.headers).end(JSON.stringify(outcome.response.body))
+ */
+export function createAuthenticator(keyward: Keyward, options: AuthenticatorOptions = {}): Authenticator {
+  if (keyward === null || typeof keyward !== 'object' || typeof keyward.verify !== 'function') {
+    throw new ConfigError('keyward', 'must be a keyward instance from createKeyward()')
+  }
+  if (options === null || typeof options !== 'object') throw new ConfigError('options', 'must be an object')
+  const headers = resolveHeaders(options.headers)
+  const query = resolveQuery(options.query)
+  if (headers.length === 0 && query === null) {
+    throw new ConfigError('headers', 'name at least one header (or a `query` parameter) to read the key from')
+  }
+  const realm = resolveRealm(options.realm)
+  const scopes = options.scopes === undefined ? undefined : resolveRequirement('scopes', options.scopes)
+  const cost = resolveCost(options.cost)
+  const bruteForce = resolveBruteForceOptions('bruteForce', options.bruteForce)
+  const guard = bruteForce === null ? null : new BruteForceGuard(bruteForce, () => keyward.now())
+
+  let verifyOptions: VerifyOptions | undefined
+  if (scopes !== undefined || cost !== undefined) {
+    verifyOptions = {}
+    if (scopes !== undefined) verifyOptions.scopes = scopes
+    if (cost !== undefined) verifyOptions.cost = cost
+  }
+  const responseOptions = { realm }
+  const scopeChecks = new Map<ScopeRequirement, ReturnType<typeof createScopeCheck>>()
+
+  function reject(result: AuthFailure): AuthenticationFailure {
+    return { ok: false, result, response: toHttpResponse(result, responseOptions) }
+  }
+
+  return {
+    realm,
+
+    async authenticate(request) {
+      const address = request.clientAddress
+      if (guard !== null && address !== undefined) {
+        const blockedMs = guard.blockedFor(address)
+        if (blockedMs > 0)
+          return reject({ valid: false, code: 'TOO_MANY_FAILED_ATTEMPTS', retryAfterMs: blockedMs })
+      }
+      const extraction = extractKey(request, headers, query)
+      if (extraction.kind === 'missing') return reject(MISSING_RESULT)
+      const result =
+        extraction.kind === 'key' ? await keyward.verify(extraction.token, verifyOptions) : MALFORMED_RESULT
+      if (result.valid) return { ok: true, key: result.key, result, headers: successHeaders(result) }
+      if (guard !== null && address !== undefined && FAILED_ATTEMPT.has(result.code)) {
+        await guard.recordFailure(address)
+      }
+      return reject(result)
+    },
+
+    checkScopes(key, requirement) {
+      let check = scopeChecks.get(requirement)
+      if (check === undefined) {
+        check = createScopeCheck(requirement, { realm })
+        if (scopeChecks.size < 1000) scopeChecks.set(requirement, check)
+      }
+      return check(key)
+    },
+  }
+}

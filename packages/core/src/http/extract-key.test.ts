@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest'
+import { DEFAULT_KEY_HEADERS } from './authenticator.ts'
+import { extractKey, type HttpRequestView, type RawValue } from './extract-key.ts'
+
+const KEY = 'kw_live_abcdefghijkl_0123456789abcdefghijklmnopqrstuv012345'
+
+function request(headers: Record<string, RawValue>, query: Record<string, RawValue> = {}): HttpRequestView {
+  return { getHeader: (name) => headers[name], getQuery: (name) => query[name], clientAddress: '127.0.0.1' }
+}
+
+const extract = (
+  headers: Record<string, RawValue>,
+  query: Record<string, RawValue> = {},
+  name: string | null = null,
+) => extractKey(request(headers, query), DEFAULT_KEY_HEADERS, name)
+
+describe('extractKey', () => {
+  it('reads a Bearer credential, with the scheme in any case', () => {
+    for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR']) {
+      expect(extract({ authorization: `${scheme} ${KEY}` })).toEqual({ kind: 'key', token: KEY })
+    }
+  })
+
+  it('reads X-API-Key as the bare key', () => {
+    expect(extract({ 'x-api-key': KEY })).toEqual({ kind: 'key', token: KEY })
+  })
+
+  it('trims whitespace around the key', () => {
+    expect(extract({ authorization: `  Bearer \t ${KEY}  ` })).toEqual({ kind: 'key', token: KEY })
+    expect(extract({ 'x-api-key': ` ${KEY}\t` })).toEqual({ kind: 'key', token: KEY })
+  })
+
+  it('treats absent and empty values as missing', () => {
+    expect(extract({})).toEqual({ kind: 'missing' })
+    expect(extract({ 'x-api-key': '' })).toEqual({ kind: 'missing' })
+    expect(extract({ 'x-api-key': '   ' })).toEqual({ kind: 'missing' })
+    expect(extract({ authorization: 'Bearer' })).toEqual({ kind: 'missing' })
+    expect(extract({ authorization: 'Bearer   ' })).toEqual({ kind: 'missing' })
+  })
+
+  it('ignores other Authorization schemes', () => {
+    expect(extract({ authorization: 'Basic dXNlcjpwYXNz' })).toEqual({ kind: 'missing' })
+    expect(extract({ authorization: `Bearerx${KEY}` })).toEqual({ kind: 'missing' })
+    expect(extract({ authorization: 'Basic dXNlcjpwYXNz', 'x-api-key': KEY })).toEqual({
+      kind: 'key',
+      token: KEY,
+    })
+  })
+
+  it('rejects a header given twice', () => {
+    expect(extract({ 'x-api-key': [KEY, KEY] })).toEqual({ kind: 'malformed' })
+    expect(extract({ authorization: [`Bearer ${KEY}`, `Bearer ${KEY}`] })).toEqual({ kind: 'malformed' })
+    expect(extract({ 'x-api-key': [KEY] })).toEqual({ kind: 'key', token: KEY })
+  })
+
+  it('rejects two different keys in two places, accepts the same key twice', () => {
+    expect(extract({ authorization: `Bearer ${KEY}`, 'x-api-key': `${KEY}x` })).toEqual({ kind: 'malformed' })
+    expect(extract({ authorization: `Bearer ${KEY}`, 'x-api-key': KEY })).toEqual({ kind: 'key', token: KEY })
+  })
+
+  it('rejects over-long values, control bytes and non-ASCII characters', () => {
+    expect(extract({ 'x-api-key': 'a'.repeat(8192) })).toEqual({ kind: 'malformed' })
+    expect(extract({ authorization: `Bearer ${'a'.repeat(600)}` })).toEqual({ kind: 'malformed' })
+    for (const bad of ['\u0000', '\u0007', '\u001b', '\u007f', 'é', '\u00ff', '🔑', '\r\n']) {
+      expect(extract({ 'x-api-key': `${KEY}${bad}` }), JSON.stringify(bad)).toEqual({ kind: 'malformed' })
+    }
+  })
+
+  it('reads the query string only when a parameter is named', () => {
+    expect(extract({}, { api_key: KEY })).toEqual({ kind: 'missing' })
+    expect(extract({}, { api_key: KEY }, 'api_key')).toEqual({ kind: 'key', token: KEY })
+    expect(extract({}, { api_key: [KEY, KEY] }, 'api_key')).toEqual({ kind: 'malformed' })
+    expect(extract({ 'x-api-key': KEY }, { api_key: 'other' }, 'api_key')).toEqual({ kind: 'malformed' })
+  })
+
+  it('reads only the configured headers', () => {
+    const view = request({ 'x-api-key': KEY, 'x-token': KEY })
+    expect(extractKey(view, ['x-token'], null)).toEqual({ kind: 'key', token: KEY })
+    expect(extractKey(request({ 'x-api-key': KEY }), ['x-token'], null)).toEqual({ kind: 'missing' })
+  })
+})

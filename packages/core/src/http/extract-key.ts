@@ -1,0 +1,97 @@
+/**
+ * Finds the API key in a request: `Authorization: Bearer <key>` and `X-API-Key` by default, the
+ * query string only when a parameter is named. Rejects, without any store access, what cannot be
+ * a key: over-long values, control or non-ASCII characters, a header given twice, and two
+ * different keys in two places (RFC 6750 §2: one method per request). Never throws.
+ */
+
+/** A header or query value as frameworks hand it over: Node gives arrays for repeated headers. */
+export type RawValue = string | readonly string[] | undefined
+
+/** What the authenticator needs to know about a request; each adapter supplies these. */
+export interface HttpRequestView {
+  /** The value of a header, `name` lower-case. Repeated headers as an array or joined with `, `. */
+  getHeader(name: string): RawValue
+  /** The value of a query parameter (only called when `query` is configured). */
+  getQuery(name: string): RawValue
+  /** The client's address, for the brute-force guard; `undefined` when unknown. */
+  clientAddress: string | undefined
+}
+
+export type Extraction =
+  | { readonly kind: 'key'; readonly token: string }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'malformed' }
+
+/** Values longer than this are rejected before they are even trimmed (a key is ~80 chars). */
+export const MAX_CREDENTIAL_LENGTH = 512
+
+const MISSING: Extraction = Object.freeze({ kind: 'missing' })
+const MALFORMED: Extraction = Object.freeze({ kind: 'malformed' })
+
+/** Printable ASCII plus space and tab (trimmed later): anything else cannot be part of a key. */
+function hasOnlyPrintableAscii(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
+    if ((code < 0x20 && code !== 0x09) || code > 0x7e) return false
+  }
+  return true
+}
+
+/** One raw value → a credential string, `null` when absent, `MALFORMED` when unusable. */
+function single(raw: RawValue): string | null | Extraction {
+  if (raw === undefined) return null
+  let value: string
+  if (typeof raw === 'string') value = raw
+  else if (raw.length === 0) return null
+  else if (raw.length === 1) value = raw[0] as string
+  else return MALFORMED
+  if (value.length > MAX_CREDENTIAL_LENGTH || !hasOnlyPrintableAscii(value)) return MALFORMED
+  return value
+}
+
+/** `Bearer <token>` (scheme case-insensitive) → the token; another scheme → `null` (not ours). */
+function bearerToken(value: string): string | null {
+  const trimmed = value.trim()
+  if (trimmed.length < 6 || trimmed.slice(0, 6).toLowerCase() !== 'bearer') return null
+  if (trimmed.length === 6) return ''
+  const separator = trimmed.charCodeAt(6)
+  if (separator !== 0x20 && separator !== 0x09) return null
+  return trimmed.slice(7)
+}
+
+/**
+ * Looks for the key in `headers` (lower-case names; `authorization` is read as a Bearer
+ * credential, any other header as the bare key) and then in the `query` parameter, if named.
+ */
+export function extractKey(
+  request: HttpRequestView,
+  headers: readonly string[],
+  query: string | null,
+): Extraction {
+  let found: string | null = null
+  for (let i = 0; i < headers.length; i++) {
+    const name = headers[i] as string
+    const value = single(request.getHeader(name))
+    if (value === null) continue
+    if (typeof value !== 'string') return value
+    let token: string | null = name === 'authorization' ? bearerToken(value) : value
+    if (token === null) continue
+    token = token.trim()
+    if (token === '') continue
+    if (found !== null && found !== token) return MALFORMED
+    found = token
+  }
+  if (query !== null) {
+    const value = single(request.getQuery(query))
+    if (value !== null) {
+      if (typeof value !== 'string') return value
+      const token = value.trim()
+      if (token !== '') {
+        if (found !== null && found !== token) return MALFORMED
+        found = token
+      }
+    }
+  }
+  return found === null ? MISSING : { kind: 'key', token: found }
+}
