@@ -1,0 +1,81 @@
+/**
+ * The Lua scripts `RedisStore` runs. Each touches keys of one hash tag only, so it is atomic on a
+ * single node and on a cluster. Writers publish the change from inside the script, so a write and
+ * its invalidation never come apart. Record JSON is compared and replaced as opaque strings:
+ * merging happens in JavaScript (cjson would turn `[]` into `{}` and round large numbers).
+ */
+
+/** KEYS: record, owner, sequence. ARGV: envelope, id, channel, message. 1 = created, 0 = id taken. */
+export const CREATE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+local seq = redis.call('INCR', KEYS[3])
+redis.call('ZADD', KEYS[2], seq, ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1
+`
+
+/** KEYS: record. ARGV: expected, next, channel, message. 1 = replaced, 0 = changed meanwhile, -1 = none. */
+export const REPLACE_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if not current then return -1 end
+if current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1
+`
+
+/**
+ * KEYS: old record, successor record, successor's owner, sequence.
+ * ARGV: expected old, next old, successor envelope, successor id, channel, message.
+ * 1 = rotated, 0 = old changed meanwhile, -1 = no old record, -2 = successor id taken.
+ */
+export const ROTATE_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if not current then return -1 end
+if current ~= ARGV[1] then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return -2 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[3])
+local seq = redis.call('INCR', KEYS[4])
+redis.call('ZADD', KEYS[3], seq, ARGV[4])
+redis.call('PUBLISH', ARGV[5], ARGV[6])
+return 1
+`
+
+/**
+ * Mirrors \`spendFrom\` in @keyward/core's credits.ts: refill (top up to the amount, never lower,
+ * once per whole elapsed interval), then take \`cost\` only if that many remain.
+ * KEYS: pool. ARGV: cost, now. Returns nil without a pool, else { spent 0|1, remaining, nextRefillAt|-1, refilledAt }.
+ */
+export const SPEND_SCRIPT = `
+local state = redis.call('HMGET', KEYS[1], 'r', 't', 'a', 'i')
+if not state[1] then return nil end
+local remaining = tonumber(state[1])
+local refilledAt = tonumber(state[2])
+local amount = tonumber(state[3])
+local interval = tonumber(state[4])
+local cost = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+local changed = false
+if interval > 0 and now >= refilledAt + interval then
+  local periods = math.floor((now - refilledAt) / interval)
+  if amount > remaining then remaining = amount end
+  refilledAt = refilledAt + periods * interval
+  changed = true
+end
+local spent = 0
+if remaining >= cost then
+  spent = 1
+  if cost > 0 then
+    remaining = remaining - cost
+    changed = true
+  end
+end
+if changed then
+  redis.call('HSET', KEYS[1], 'r', string.format('%d', remaining), 't', string.format('%d', refilledAt))
+end
+local nextRefillAt = -1
+if interval > 0 then nextRefillAt = refilledAt + interval end
+return { spent, string.format('%d', remaining), string.format('%d', nextRefillAt), string.format('%d', refilledAt) }
+`

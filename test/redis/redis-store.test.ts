@@ -1,0 +1,413 @@
+import type { Cluster, Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import {
+  ConfigError,
+  createKeyward,
+  type Keyward,
+  type KeywardOptions,
+  type StoredKey,
+} from '../../packages/core/src/index.ts'
+import { RedisStore, type RedisStoreOptions } from '../../packages/redis/src/index.ts'
+import {
+  type RedisTarget,
+  type RedisTargetName,
+  startTarget,
+  TEST_SECRET,
+} from '../support/redis-fixtures.ts'
+import { sleep } from '../support/redis-server.ts'
+
+const targets: RedisTargetName[] = ['single node', 'cluster']
+
+function storedKey(id: string, overrides: Partial<StoredKey> = {}): StoredKey {
+  return {
+    id,
+    ownerId: 'org_1',
+    name: null,
+    environment: 'live',
+    hash: `hash-of-${id}`,
+    pepperVersion: 1,
+    scopes: [],
+    createdAt: 1_700_000_000_000,
+    updatedAt: 1_700_000_000_000,
+    expiresAt: null,
+    revokedAt: null,
+    disabled: false,
+    rateLimit: null,
+    credits: null,
+    meta: {},
+    rotatedFrom: null,
+    rotatedTo: null,
+    ...overrides,
+  }
+}
+
+let prefixCounter = 0
+const uniquePrefix = () => `t${process.pid}x${prefixCounter++}:`
+
+describe.each(targets)('RedisStore on a %s', (targetName) => {
+  let target: RedisTarget
+  const clients: (Redis | Cluster)[] = []
+  const stores: RedisStore[] = []
+  const keywards: Keyward[] = []
+
+  beforeAll(async () => {
+    target = await startTarget(targetName)
+  })
+
+  afterEach(async () => {
+    await Promise.all(keywards.splice(0).map((keyward) => keyward.close()))
+    await Promise.all(stores.splice(0).map((store) => store.close()))
+    for (const client of clients.splice(0)) client.disconnect()
+  })
+
+  afterAll(async () => {
+    await target?.dispose()
+  })
+
+  async function newStore(options: Partial<RedisStoreOptions> = {}, client?: Redis | Cluster) {
+    const connection = client ?? (await target.connect())
+    if (client === undefined) clients.push(connection)
+    const store = new RedisStore({ client: connection, ...options })
+    stores.push(store)
+    return { store, client: connection }
+  }
+
+  async function newKeyward(store: RedisStore, options: Partial<KeywardOptions> = {}) {
+    const keyward = createKeyward({ prefix: 'acme', secret: TEST_SECRET, store, ...options })
+    keywards.push(keyward)
+    return keyward
+  }
+
+  /** Waits until the store has subscribed to change notifications. */
+  async function ready(store: RedisStore) {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      if ((store as unknown as { subscribed: boolean }).subscribed) return
+      await sleep(10)
+    }
+    throw new Error('RedisStore never subscribed')
+  }
+
+  it('is a shared store, and createKeyward without a secret is a ConfigError that says what to set', async () => {
+    const { store } = await newStore()
+    expect(store.shared).toBe(true)
+    let error: unknown
+    try {
+      createKeyward({ store })
+    } catch (caught) {
+      error = caught
+    }
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).option).toBe('secret')
+    expect((error as Error).message).toMatch(/KEYWARD_SECRET/)
+  })
+
+  it('rejects a bad option at construction with a ConfigError', async () => {
+    const client = await target.connect()
+    clients.push(client)
+    expect(() => new RedisStore({ client, failMode: 'sometimes' as 'open' })).toThrow(ConfigError)
+    expect(() => new RedisStore({ client, keyPrefix: 'a{b}' })).toThrow(ConfigError)
+    expect(() => new RedisStore({ client, commandTimeoutMs: 0 })).toThrow(ConfigError)
+    expect(() => new RedisStore({ client: {} as Redis })).toThrow(ConfigError)
+  })
+
+  it('creates, reads, updates and lists records, oldest first with cursor pages', async () => {
+    const { store } = await newStore({ keyPrefix: uniquePrefix() })
+    const ids = Array.from({ length: 7 }, (_, index) => `id${String(index).padStart(10, '0')}`)
+    // Same createdAt for all: the listing order is still the insertion order.
+    for (const id of [...ids].reverse()) await store.create(storedKey(id, { ownerId: 'org {weird} ünïcode' }))
+    await store.create(storedKey('otherowner01', { ownerId: 'org_2' }))
+    await expect(store.create(storedKey(ids[0]!))).rejects.toThrow(/duplicate/)
+
+    expect(await store.get(ids[3]!)).toMatchObject({ id: ids[3], ownerId: 'org {weird} ünïcode' })
+    expect(await store.get('nosuchkey000')).toBeNull()
+    expect(await store.get('{keys}:rec:x')).toBeNull()
+
+    const seen: string[] = []
+    let cursor: string | undefined
+    do {
+      const page = await store.listByOwner(
+        'org {weird} ünïcode',
+        cursor === undefined ? { limit: 3 } : { limit: 3, cursor },
+      )
+      seen.push(...page.records.map((record) => record.id))
+      cursor = page.cursor ?? undefined
+    } while (cursor !== undefined)
+    expect(seen).toEqual([...ids].reverse())
+    expect(await store.listByOwner('org_2', { limit: 10 })).toMatchObject({
+      records: [{ id: 'otherowner01' }],
+      cursor: null,
+    })
+    expect(await store.listByOwner('org_2', { limit: 10, cursor: 'garbage' })).toEqual({
+      records: [],
+      cursor: null,
+    })
+    expect(await store.listByOwner('nobody', { limit: 10 })).toEqual({ records: [], cursor: null })
+
+    const updated = await store.update(ids[0]!, { name: 'renamed', scopes: ['a:b'], updatedAt: 5 })
+    expect(updated).toMatchObject({ id: ids[0], name: 'renamed', scopes: ['a:b'], updatedAt: 5 })
+    expect(await store.get(ids[0]!)).toMatchObject({ name: 'renamed', scopes: ['a:b'] })
+    expect(await store.update('nosuchkey000', { updatedAt: 1 })).toBeNull()
+  })
+
+  it('keeps empty arrays, big numbers and nested meta exactly as given', async () => {
+    const { store } = await newStore({ keyPrefix: uniquePrefix() })
+    const record = storedKey('exactvalues1', {
+      scopes: [],
+      meta: { big: 2 ** 53 - 1, nested: { list: [], emoji: '🔑' }, fraction: 0.1 },
+      expiresAt: 8_640_000_000_000_000,
+    })
+    await store.create(record)
+    const other = await newStore({ keyPrefix: store.prefix })
+    expect(await other.store.get('exactvalues1')).toEqual(record)
+    await store.update('exactvalues1', { updatedAt: 2, meta: { list: [] } })
+    expect((await other.store.get('exactvalues1'))?.meta).toEqual({ list: [] })
+  })
+
+  it('rotates atomically: successor inserted and indexed, old record changed, or nothing at all', async () => {
+    const { store } = await newStore({ keyPrefix: uniquePrefix() })
+    await store.create(storedKey('oldkey000001'))
+    const successor = storedKey('newkey000001', { rotatedFrom: 'oldkey000001' })
+    const previous = await store.rotate('oldkey000001', successor, {
+      rotatedTo: 'newkey000001',
+      revokedAt: 10,
+      updatedAt: 10,
+    })
+    expect(previous).toMatchObject({ id: 'oldkey000001', rotatedTo: 'newkey000001', revokedAt: 10 })
+    expect(await store.get('newkey000001')).toEqual(successor)
+    const listed = await store.listByOwner('org_1', { limit: 10 })
+    expect(listed.records.map((record) => record.id)).toEqual(['oldkey000001', 'newkey000001'])
+
+    // Unknown id: nothing inserted.
+    expect(await store.rotate('missingkey01', storedKey('orphan000001'), { updatedAt: 1 })).toBeNull()
+    expect(await store.get('orphan000001')).toBeNull()
+    // Successor id taken: the old key is left untouched.
+    await store.create(storedKey('another00001'))
+    await expect(
+      store.rotate('another00001', storedKey('newkey000001'), { rotatedTo: 'newkey000001', updatedAt: 3 }),
+    ).rejects.toThrow(/duplicate/)
+    expect(await store.get('another00001')).toMatchObject({ rotatedTo: null, updatedAt: 1_700_000_000_000 })
+  })
+
+  it('applies concurrent updates from two stores without losing either', async () => {
+    const prefix = uniquePrefix()
+    const a = await newStore({ keyPrefix: prefix })
+    const b = await newStore({ keyPrefix: prefix })
+    await a.store.create(storedKey('concurrent01'))
+    await Promise.all([
+      ...Array.from({ length: 10 }, (_, index) =>
+        a.store.update('concurrent01', { name: `a${index}`, updatedAt: index }),
+      ),
+      b.store.update('concurrent01', { disabled: true, updatedAt: 99 }),
+      a.store.update('concurrent01', { scopes: ['x:y'], updatedAt: 100 }),
+    ])
+    const final = await b.store.get('concurrent01')
+    expect(final).toMatchObject({ disabled: true, scopes: ['x:y'] })
+  })
+
+  it('spends credits with refill exactly like core, and never below zero', async () => {
+    const { store } = await newStore({ keyPrefix: uniquePrefix() })
+    const start = 1_700_000_000_000
+    await store.create(
+      storedKey('creditkey001', {
+        credits: { remaining: 3, refill: { amount: 5, interval: 1000 }, refilledAt: start },
+      }),
+    )
+    expect(await store.spendCredits('creditkey001', 2, start + 1)).toEqual({
+      spent: true,
+      remaining: 1,
+      nextRefillAt: start + 1000,
+    })
+    expect(await store.spendCredits('creditkey001', 2, start + 2)).toEqual({
+      spent: false,
+      remaining: 1,
+      nextRefillAt: start + 1000,
+    })
+    expect(await store.spendCredits('creditkey001', 0, start + 3)).toEqual({
+      spent: true,
+      remaining: 1,
+      nextRefillAt: start + 1000,
+    })
+    // 2.5 intervals later: one refill to 5 (never more), aligned to whole intervals.
+    expect(await store.spendCredits('creditkey001', 1, start + 2500)).toEqual({
+      spent: true,
+      remaining: 4,
+      nextRefillAt: start + 3000,
+    })
+    expect((await store.get('creditkey001'))?.credits).toEqual({
+      remaining: 4,
+      refill: { amount: 5, interval: 1000 },
+      refilledAt: start + 2000,
+    })
+    await store.create(storedKey('nocredits001'))
+    expect(await store.spendCredits('nocredits001', 1, start)).toBeNull()
+    expect(await store.spendCredits('missingkey02', 1, start)).toBeNull()
+    await store.update('nocredits001', {
+      credits: { remaining: 1, refill: null, refilledAt: start },
+      updatedAt: 1,
+    })
+    expect(await store.spendCredits('nocredits001', 1, start)).toMatchObject({
+      spent: true,
+      remaining: 0,
+      nextRefillAt: null,
+    })
+    expect(await store.spendCredits('nocredits001', 1, start)).toMatchObject({ spent: false, remaining: 0 })
+    await store.update('nocredits001', { credits: null, updatedAt: 2 })
+    expect(await store.spendCredits('nocredits001', 1, start)).toBeNull()
+  })
+
+  it('spends exactly 100 of 1000 concurrent verifications on a key with 100 credits', async () => {
+    const { store } = await newStore({ keyPrefix: uniquePrefix() })
+    const keyward = await newKeyward(store)
+    const { key, record } = await keyward.keys.create({ ownerId: 'org_credits', credits: { remaining: 100 } })
+    const results = await Promise.all(Array.from({ length: 1000 }, () => keyward.verify(key)))
+    const valid = results.filter((result) => result.valid).length
+    const exceeded = results.filter((result) => !result.valid && result.code === 'QUOTA_EXCEEDED').length
+    expect({ valid, exceeded }).toEqual({ valid: 100, exceeded: 900 })
+    expect((await keyward.keys.get(record.id))?.credits?.remaining).toBe(0)
+  })
+
+  it('spends one pool across processes and across a rotation grace period, exactly', async () => {
+    const prefix = uniquePrefix()
+    const keywardA = await newKeyward((await newStore({ keyPrefix: prefix })).store)
+    const keywardB = await newKeyward((await newStore({ keyPrefix: prefix, creditsMaxAgeMs: 50 })).store)
+    const { key: oldKey, record } = await keywardA.keys.create({
+      ownerId: 'org_pool',
+      credits: { remaining: 60 },
+    })
+    await Promise.all(Array.from({ length: 10 }, () => keywardB.verify(oldKey)))
+    const rotated = await keywardA.keys.rotate(record.id, { gracePeriodMs: 60_000 })
+    expect(rotated.record.credits?.remaining).toBe(50)
+    const results = await Promise.all([
+      ...Array.from({ length: 40 }, () => keywardA.verify(oldKey)),
+      ...Array.from({ length: 40 }, () => keywardB.verify(rotated.key)),
+    ])
+    expect(results.filter((result) => result.valid).length).toBe(50)
+    // Spends are not broadcast; a cached record re-reads its pool once older than creditsMaxAgeMs.
+    await sleep(60)
+    expect((await keywardB.keys.get(rotated.record.id))?.credits?.remaining).toBe(0)
+  })
+
+  it('verifies, rate-limits by key id, and rejects a revoked key in another store at once', async () => {
+    const prefix = uniquePrefix()
+    const a = await newStore({ keyPrefix: prefix })
+    const b = await newStore({ keyPrefix: prefix })
+    await Promise.all([ready(a.store), ready(b.store)])
+    const keywardA = await newKeyward(a.store)
+    const keywardB = await newKeyward(b.store, { rateLimit: { points: 5, duration: 60 } })
+    const { key, record } = await keywardA.keys.create({ ownerId: 'org_rl', scopes: ['orders:read'] })
+    const codes: string[] = []
+    for (let index = 0; index < 7; index++) {
+      const result = await keywardB.verify(key, { scopes: 'orders:read' })
+      codes.push(result.valid ? 'VALID' : result.code)
+    }
+    expect(codes).toEqual(['VALID', 'VALID', 'VALID', 'VALID', 'VALID', 'RATE_LIMITED', 'RATE_LIMITED'])
+
+    const { key: other, record: otherRecord } = await keywardA.keys.create({ ownerId: 'org_rl' })
+    expect((await keywardB.verify(other)).valid).toBe(true)
+    const changed: string[] = []
+    b.store.onChange((id) => changed.push(id))
+    const revokedAt = Date.now()
+    await keywardA.keys.revoke(otherRecord.id)
+    let code = 'VALID'
+    while (Date.now() - revokedAt < 1000) {
+      const result = await keywardB.verify(other)
+      code = result.valid ? 'VALID' : result.code
+      if (code !== 'VALID') break
+      await sleep(5)
+    }
+    expect(code).toBe('REVOKED')
+    const heardBy = Date.now() + 1000
+    while (!changed.includes(otherRecord.id) && Date.now() < heardBy) await sleep(5)
+    expect(changed).toContain(otherRecord.id)
+    expect(changed).not.toContain(record.id)
+  })
+
+  it('notifies its own onChange listeners on update and rotate', async () => {
+    const { store } = await newStore({ keyPrefix: uniquePrefix() })
+    const seen: string[] = []
+    const unsubscribe = store.onChange((id) => seen.push(id))
+    await store.create(storedKey('listened0001'))
+    await store.update('listened0001', { name: 'x', updatedAt: 1 })
+    await store.rotate('listened0001', storedKey('listened0002'), { rotatedTo: 'listened0002', updatedAt: 2 })
+    unsubscribe()
+    await store.update('listened0002', { name: 'y', updatedAt: 3 })
+    expect(seen).toEqual(['listened0001', 'listened0001'])
+  })
+
+  it('serves a cached record without asking Redis, and drops it when another process changes it', async () => {
+    const prefix = uniquePrefix()
+    const a = await newStore({ keyPrefix: prefix })
+    const b = await newStore({ keyPrefix: prefix })
+    await Promise.all([ready(a.store), ready(b.store)])
+    await a.store.create(storedKey('cachedkey001'))
+    // Let the creation notice reach b first: a read racing it is (rightly) not cached.
+    await sleep(50)
+    expect(await b.store.get('cachedkey001')).toMatchObject({ disabled: false })
+    const redis = b.client as unknown as { get: (...args: unknown[]) => Promise<unknown> }
+    const original = redis.get.bind(redis)
+    let reads = 0
+    redis.get = (...args: unknown[]) => {
+      reads++
+      return original(...args)
+    }
+    try {
+      for (let index = 0; index < 20; index++) await b.store.get('cachedkey001')
+      expect(reads).toBe(0)
+      await a.store.update('cachedkey001', { disabled: true, updatedAt: 2 })
+      const deadline = Date.now() + 1000
+      while ((await b.store.get('cachedkey001'))?.disabled !== true && Date.now() < deadline) await sleep(5)
+      expect((await b.store.get('cachedkey001'))?.disabled).toBe(true)
+      expect(reads).toBeGreaterThan(0)
+    } finally {
+      redis.get = original
+    }
+  })
+
+  it('remembers an unknown id briefly, and forgets it as soon as that id is created elsewhere', async () => {
+    const prefix = uniquePrefix()
+    const a = await newStore({ keyPrefix: prefix, negativeCacheTtlMs: 60_000 })
+    const b = await newStore({ keyPrefix: prefix })
+    await Promise.all([ready(a.store), ready(b.store)])
+    expect(await a.store.get('latecomer001')).toBeNull()
+    await b.store.create(storedKey('latecomer001'))
+    const deadline = Date.now() + 1000
+    while ((await a.store.get('latecomer001')) === null && Date.now() < deadline) await sleep(5)
+    expect(await a.store.get('latecomer001')).not.toBeNull()
+  })
+
+  it('never puts a plaintext key, its secret or its hash in a key name, and no key or secret in a value', async () => {
+    const prefix = uniquePrefix()
+    const { store } = await newStore({ keyPrefix: prefix })
+    const keyward = await newKeyward(store, { rateLimit: { points: 100, duration: 60 } })
+    const tokens: string[] = []
+    const hashes: string[] = []
+    for (let index = 0; index < 3; index++) {
+      const { key, record } = await keyward.keys.create({
+        ownerId: `owner-${index}@example.com`,
+        credits: { remaining: 10 },
+      })
+      tokens.push(key)
+      hashes.push((await store.get(record.id))!.hash)
+      await keyward.verify(key)
+      const rotated = await keyward.keys.rotate(record.id, { gracePeriodMs: 1000 })
+      tokens.push(rotated.key)
+      await keyward.verify(rotated.key)
+    }
+    const keys = (await target.allKeys()).filter((key) => key.startsWith(prefix))
+    expect(keys.length).toBeGreaterThan(10)
+    const secrets = tokens.map((token) => token.split('_').at(-1)!.slice(0, 32))
+    for (const name of keys) {
+      for (const [index, token] of tokens.entries()) {
+        expect(name).not.toContain(token)
+        expect(name).not.toContain(secrets[index])
+      }
+      for (const hash of hashes) expect(name).not.toContain(hash)
+      expect(name).not.toContain('@example.com')
+      const value = await target.dump(name)
+      for (const [index, token] of tokens.entries()) {
+        expect(value).not.toContain(token)
+        expect(value).not.toContain(secrets[index])
+      }
+    }
+  })
+})

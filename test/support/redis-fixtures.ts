@@ -1,0 +1,112 @@
+/**
+ * Shared set-up for the Redis suites: ioredis clients on the servers of `redis-server.ts`, a
+ * pepper, and a target list so a suite runs once on a single node and once on the cluster.
+ * Clients reconnect quickly (fault tests restart servers) and always carry an `error` listener.
+ */
+import { Cluster, Redis } from 'ioredis'
+import {
+  type RedisClusterServers,
+  type RedisServer,
+  startRedisCluster,
+  startRedisServer,
+} from './redis-server.ts'
+
+export const TEST_SECRET = 'test-pepper-0123456789abcdefghijklmnopqrstuvwxyz'
+
+export type RedisTargetName = 'single node' | 'cluster'
+
+export interface RedisTarget {
+  readonly name: RedisTargetName
+  /** A new client (the caller quits it). */
+  connect(): Promise<Redis | Cluster>
+  /** Every key on every node. */
+  allKeys(): Promise<string[]>
+  /** The value of any key, as redis-cli would show it, for leak scans. */
+  dump(key: string): Promise<string>
+  dispose(): Promise<void>
+}
+
+const reconnectFast = (times: number) => Math.min(times * 20, 200)
+
+export function singleNodeClient(server: RedisServer): Redis {
+  const client = new Redis({
+    port: server.port,
+    host: server.host,
+    retryStrategy: reconnectFast,
+    lazyConnect: true,
+  })
+  client.on('error', () => {})
+  return client
+}
+
+export async function startTarget(name: RedisTargetName): Promise<RedisTarget> {
+  if (name === 'single node') {
+    const server = await startRedisServer()
+    return targetFor(
+      name,
+      [server],
+      async () => {
+        const client = singleNodeClient(server)
+        await client.connect()
+        return client
+      },
+      () => server.dispose(),
+    )
+  }
+  const cluster: RedisClusterServers = await startRedisCluster(3)
+  return targetFor(
+    name,
+    cluster.nodes,
+    async () => {
+      const client = new Cluster(cluster.startupNodes, {
+        clusterRetryStrategy: reconnectFast,
+        lazyConnect: true,
+      })
+      client.on('error', () => {})
+      await client.connect()
+      return client
+    },
+    () => cluster.dispose(),
+  )
+}
+
+function targetFor(
+  name: RedisTargetName,
+  nodes: readonly RedisServer[],
+  connect: () => Promise<Redis | Cluster>,
+  dispose: () => Promise<void>,
+): RedisTarget {
+  return {
+    name,
+    connect,
+    async allKeys() {
+      const keys: string[] = []
+      for (const node of nodes) {
+        const output = await node.cli('--scan')
+        keys.push(...output.split('\n').filter((line) => line.length > 0))
+      }
+      return keys
+    },
+    async dump(key) {
+      const node = nodes.length === 1 ? nodes[0]! : await nodeOf(nodes, key)
+      const type = (await node.cli('type', key)).trim()
+      const read: Record<string, string[]> = {
+        string: ['get', key],
+        hash: ['hgetall', key],
+        zset: ['zrange', key, '0', '-1', 'withscores'],
+        list: ['lrange', key, '0', '-1'],
+        set: ['smembers', key],
+      }
+      const command = read[type]
+      return command === undefined ? `<${type}>` : await node.cli(...command)
+    },
+    dispose,
+  }
+}
+
+async function nodeOf(nodes: readonly RedisServer[], key: string): Promise<RedisServer> {
+  for (const node of nodes) {
+    if ((await node.cli('exists', key)).trim() === '1') return node
+  }
+  throw new Error(`key ${key} is on no node`)
+}
