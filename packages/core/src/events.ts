@@ -77,11 +77,18 @@ export class KeywardEmitter {
     if (set === undefined) return
     for (const listener of set) {
       try {
-        ;(listener as Listener<E>)(event)
+        const returned: unknown = (listener as Listener<E>)(event)
+        // An async listener's rejection would otherwise be unhandled and could end the process.
+        if (returned instanceof Promise)
+          returned.catch((error: unknown) => this.reportListenerError(name, error))
       } catch (error) {
-        if (name !== 'error' && this.has('error')) this.emit('error', { error, event: name })
+        this.reportListenerError(name, error)
       }
     }
+  }
+
+  private reportListenerError(name: KeywardEventName, error: unknown): void {
+    if (name !== 'error' && this.has('error')) this.emit('error', { error, event: name })
   }
 
   removeAll(): void {
