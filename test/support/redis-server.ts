@@ -30,8 +30,12 @@ export interface RedisServer {
   stop(): Promise<void>
   /** Kills the server (SIGKILL), as a crash would. */
   kill(): Promise<void>
-  /** Starts it again on the same port (empty: persistence is off). */
+  /** Starts it again on the same port: empty, unless a `SAVE` wrote a snapshot before it went down. */
   start(): Promise<void>
+  /** Freezes the process (SIGSTOP): connections stay open, nothing answers — a hung server. */
+  pause(): void
+  /** Thaws a paused server (SIGCONT). */
+  resume(): void
   /** Stops it for good and removes its directory. */
   dispose(): Promise<void>
   /** Runs `redis-cli` against this server and returns its output. */
@@ -169,7 +173,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     stop: () => halt('SIGTERM'),
     kill: () => halt('SIGKILL'),
     start,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     async dispose() {
+      child?.kill('SIGCONT')
       await halt('SIGKILL')
       rmSync(directory, { recursive: true, force: true })
       directories.delete(directory)

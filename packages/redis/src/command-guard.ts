@@ -10,22 +10,34 @@ import type { Cluster, Redis } from 'ioredis'
 export type RedisClient = Redis | Cluster
 
 export class CommandGuard {
+  /** Settles once the client is first ready; until then commands wait for it (bounded by the timeout). */
+  private firstReady: Promise<void> | null = null
+
   constructor(
     private readonly client: RedisClient,
     readonly timeoutMs: number,
-  ) {}
+  ) {
+    if (client.status !== 'ready') {
+      this.firstReady = new Promise<void>((resolve) => client.once('ready', resolve)).then(() => {
+        this.firstReady = null
+      })
+      // A lazyConnect client is connected on first use.
+      if (client.status === 'wait') client.connect().catch(() => {})
+    }
+  }
 
   /** True when a command sent now would go straight to the server. */
   isReady(): boolean {
-    if (this.client.status === 'wait') {
-      // A lazyConnect client is connected on first use; until then, fail fast.
-      this.client.connect().catch(() => {})
-    }
     return this.client.status === 'ready'
   }
 
   async run<T>(operation: string, command: () => Promise<T>): Promise<T> {
-    if (!this.isReady()) {
+    const starting = this.firstReady
+    if (starting !== null) {
+      // A store made right after its client starts connecting: wait for that first connection,
+      // rather than failing the first requests of a service. After that, not ready = fail fast.
+      await withTimeout(starting, this.timeoutMs, `${operation} (connecting)`)
+    } else if (!this.isReady()) {
       throw new StoreError(`keyward: Redis is not reachable (${this.client.status}) for ${operation}`)
     }
     return withTimeout(command(), this.timeoutMs, operation).catch((error: unknown) => {
