@@ -51,18 +51,32 @@ const verifiedViews = new WeakMap<StoredKey, VerifiedKey>()
 export function toVerifiedKey(stored: StoredKey): VerifiedKey {
   let view = verifiedViews.get(stored)
   if (view === undefined) {
+    const expiresAt = stored.expiresAt
+    // The view is shared by every request with this key: nothing in it may be mutable, or one
+    // request's handler could change what the next one sees. A Date cannot be frozen, so each
+    // read of `expiresAt` gets its own.
     view = Object.freeze({
       id: stored.id,
       ownerId: stored.ownerId,
       name: stored.name,
       environment: stored.environment,
       scopes: Object.freeze([...stored.scopes]),
-      expiresAt: stored.expiresAt === null ? null : new Date(stored.expiresAt),
-      meta: Object.freeze(structuredClone(stored.meta)),
+      get expiresAt(): Date | null {
+        return expiresAt === null ? null : new Date(expiresAt)
+      },
+      meta: deepFreeze(structuredClone(stored.meta)),
     })
     verifiedViews.set(stored, view)
   }
   return view
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const inner of Object.values(value)) deepFreeze(inner)
+  }
+  return value
 }
 
 export function checkOwnerId(ownerId: unknown): string {
