@@ -591,6 +591,29 @@ describe('VerifiedKey', () => {
     expect(result.key.meta).toEqual({ plan: 'pro' })
   })
 
+  it("is shared by requests for the same key, so one request's handler cannot change what the next one sees", async () => {
+    const { keyward } = setup()
+    const expiresAt = new Date(START + 1e9)
+    const { key } = await keyward.keys.create({
+      ownerId: 'o',
+      expiresAt,
+      meta: { tags: ['a'], nested: { x: 1 } },
+    })
+    const first = await keyward.verify(key)
+    if (!first.valid) throw new Error('expected a valid key')
+    const meta = first.key.meta as { tags: string[]; nested: { x: number } }
+    expect(() => meta.tags.push('b')).toThrow(TypeError)
+    expect(() => {
+      meta.nested.x = 2
+    }).toThrow(TypeError)
+    first.key.expiresAt?.setTime(0)
+    const second = await keyward.verify(key)
+    if (!second.valid) throw new Error('expected a valid key')
+    expect(second.key.meta).toEqual({ tags: ['a'], nested: { x: 1 } })
+    expect(second.key.expiresAt).toEqual(expiresAt)
+    expect(JSON.parse(JSON.stringify(second.key)).expiresAt).toBe(expiresAt.toISOString())
+  })
+
   it('cannot be used to change the stored record', async () => {
     const { keyward } = setup()
     const { key, record } = await keyward.keys.create({ ownerId: 'o', scopes: ['a'], meta: { plan: 'pro' } })
