@@ -54,6 +54,21 @@ export interface MiddlewareOptions<TRequest, TContext, TRejected> extends Authen
    * @default none: the DESIGN §4 response
    */
   onRejected?: (result: AuthFailure, context: TContext, response: HttpResponse) => TRejected
+  /**
+   * The client address the brute-force guard counts failures by. Defaults differ per framework
+   * (Express `req.ip`, Koa `ctx.ip`, Hono the socket's remote address on Node); return
+   * `undefined` to exempt a request from the guard.
+   */
+  clientAddress?: (request: TRequest) => string | undefined
+}
+
+/** Validates the adapter-level function options (`skip`, `onRejected`, `clientAddress`). */
+export function checkMiddlewareOptions(options: unknown): void {
+  if (options === null || typeof options !== 'object') throw new ConfigError('options', 'must be an object')
+  const { skip, onRejected, clientAddress } = options as Record<string, unknown>
+  checkFunctionOption('skip', skip)
+  checkFunctionOption('onRejected', onRejected)
+  checkFunctionOption('clientAddress', clientAddress)
 }
 
 export type AuthenticationSuccess = {

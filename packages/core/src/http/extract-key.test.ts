@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_KEY_HEADERS } from './authenticator.ts'
-import { extractKey, type HttpRequestView, type RawValue } from './extract-key.ts'
+import { extractKey, type HttpRequestView, type RawValue, readRawHeader } from './extract-key.ts'
 
 const KEY = 'kw_live_abcdefghijkl_0123456789abcdefghijklmnopqrstuv012345'
 
@@ -77,5 +77,19 @@ describe('extractKey', () => {
     const view = request({ 'x-api-key': KEY, 'x-token': KEY })
     expect(extractKey(view, ['x-token'], null)).toEqual({ kind: 'key', token: KEY })
     expect(extractKey(request({ 'x-api-key': KEY }), ['x-token'], null)).toEqual({ kind: 'missing' })
+  })
+})
+
+describe('readRawHeader', () => {
+  it('finds a header case-insensitively and returns every copy of a repeated one', () => {
+    const raw = ['Host', 'x', 'Authorization', 'Bearer a', 'X-Api-Key', 'k', 'authorization', 'Bearer b']
+    expect(readRawHeader(raw, 'x-api-key')).toBe('k')
+    expect(readRawHeader(raw, 'authorization')).toEqual(['Bearer a', 'Bearer b'])
+    expect(readRawHeader(raw, 'x-other')).toBeUndefined()
+  })
+
+  it('rejects query values a parser turned into objects', () => {
+    expect(extract({}, { api_key: { a: '1' } as never }, 'api_key')).toEqual({ kind: 'malformed' })
+    expect(extract({}, { api_key: [{ a: '1' }] as never }, 'api_key')).toEqual({ kind: 'malformed' })
   })
 })

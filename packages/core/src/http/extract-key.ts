@@ -41,13 +41,34 @@ function hasOnlyPrintableAscii(value: string): boolean {
 /** One raw value → a credential string, `null` when absent, `MALFORMED` when unusable. */
 function single(raw: RawValue): string | null | Extraction {
   if (raw === undefined) return null
-  let value: string
+  let value: unknown
   if (typeof raw === 'string') value = raw
+  else if (!Array.isArray(raw)) return MALFORMED
   else if (raw.length === 0) return null
-  else if (raw.length === 1) value = raw[0] as string
+  else if (raw.length === 1) value = raw[0]
   else return MALFORMED
+  // Query parsers can hand over objects (`?api_key[a]=1`): not a key.
+  if (typeof value !== 'string') return MALFORMED
   if (value.length > MAX_CREDENTIAL_LENGTH || !hasOnlyPrintableAscii(value)) return MALFORMED
   return value
+}
+
+/**
+ * The value(s) of header `name` (lower-case) from Node's `rawHeaders` (`[name, value, …]`): a
+ * string when sent once, an array when repeated. Unlike `req.headers`, which silently keeps only
+ * the first `Authorization`, this sees every copy, so all adapters reject duplicates alike.
+ */
+export function readRawHeader(rawHeaders: readonly string[], name: string): RawValue {
+  let found: string | string[] | undefined
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const raw = rawHeaders[i] as string
+    if (raw.length !== name.length || (raw !== name && raw.toLowerCase() !== name)) continue
+    const value = rawHeaders[i + 1] as string
+    if (found === undefined) found = value
+    else if (typeof found === 'string') found = [found, value]
+    else found.push(value)
+  }
+  return found
 }
 
 /** `Bearer <token>` (scheme case-insensitive) → the token; another scheme → `null` (not ours). */

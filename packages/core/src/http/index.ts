@@ -5,6 +5,7 @@ export {
   type Authenticator,
   type AuthenticatorOptions,
   checkFunctionOption,
+  checkMiddlewareOptions,
   createAuthenticator,
   createScopeCheck,
   DEFAULT_KEY_HEADERS,
@@ -18,6 +19,7 @@ export {
   type HttpRequestView,
   MAX_CREDENTIAL_LENGTH,
   type RawValue,
+  readRawHeader,
 } from './extract-key.ts'
 export {
   type AuthFailure,

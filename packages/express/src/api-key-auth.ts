@@ -1,0 +1,119 @@
+/**
+ * Express middleware: `apiKeyAuth` verifies the request's API key through core's authenticator
+ * and puts the key on `req.apiKey`; `requireScopes` checks the key already there. Both only
+ * translate between Express and the framework-free HTTP layer in `@keyward/core`, so their
+ * responses are those of every other adapter (DESIGN §4).
+ */
+import {
+  checkMiddlewareOptions,
+  createAuthenticator,
+  createScopeCheck,
+  type HttpRequestView,
+  type HttpResponse,
+  type Keyward,
+  type MiddlewareOptions,
+  type RawValue,
+  readRawHeader,
+  type ScopeRequirement,
+} from '@keyward/core'
+import type { NextFunction, Request, RequestHandler, Response } from 'express'
+
+/** The second argument of `onRejected`. */
+export interface ExpressRejectionContext {
+  req: Request
+  res: Response
+}
+
+/** Options of `apiKeyAuth`; see `AuthenticatorOptions` in `@keyward/core` for the shared ones. */
+export type ApiKeyAuthOptions = MiddlewareOptions<Request, ExpressRejectionContext, void | Promise<void>>
+
+export interface RequireScopesOptions {
+  /** `realm` of the `WWW-Authenticate` challenge; use the one given to `apiKeyAuth`. @default 'api' */
+  realm?: string
+  /** Sends a custom response instead of the default 401/403 problem. @default none */
+  onRejected?: ApiKeyAuthOptions['onRejected']
+}
+
+/** Copies a core response onto Express's, byte for byte: Node's `setHeader`, not `res.set`/`res.json`, which add a charset. */
+function send(res: Response, response: HttpResponse): void {
+  res.statusCode = response.status
+  const headers = response.headers
+  for (const name in headers) res.setHeader(name, headers[name] as string)
+  res.end(response.body === undefined ? '' : JSON.stringify(response.body))
+}
+
+class ExpressRequestView implements HttpRequestView {
+  constructor(
+    private readonly req: Request,
+    readonly clientAddress: string | undefined,
+  ) {}
+
+  getHeader(name: string): RawValue {
+    return readRawHeader(this.req.rawHeaders, name)
+  }
+
+  getQuery(name: string): RawValue {
+    return (this.req.query as Record<string, RawValue>)[name]
+  }
+}
+
+/**
+ * Authenticates requests by API key. A request without a valid key never reaches the next handler:
+ * it gets the DESIGN §4 response (401/403/429/503, `application/problem+json`). On success the
+ * key is on `req.apiKey` and the `RateLimit-Policy` / `RateLimit` headers are set.
+ *
+ * Options (all optional): `headers` (default `['authorization', 'x-api-key']`), `query` (default
+ * off), `realm` (default `'api'`), `scopes`, `cost` (default 1 for keys with credits), `skip(req)`,
+ * `onRejected(result, { req, res }, response)`, `clientAddress(req)` (default `req.ip`, so set
+ * Express's `trust proxy` behind a proxy), `bruteForce` (default 20 failures / 60 s → 300 s block).
+ * Throws `ConfigError` at once for an invalid option.
+ *
+ * @example
+ * import { apiKeyAuth, requireScopes } from '@keyward/express'
+ * app.use('/v1', apiKeyAuth(keyward))
+ * app.post('/v1/orders', requireScopes('orders:write'), (req, res) => res.json({ owner: req.apiKey?.ownerId }))
+ */
+export function apiKeyAuth(keyward: Keyward, options: ApiKeyAuthOptions = {}): RequestHandler {
+  checkMiddlewareOptions(options)
+  const authenticator = createAuthenticator(keyward, options)
+  const { skip, onRejected, clientAddress } = options
+
+  return async function apiKeyAuth(req: Request, res: Response, next: NextFunction): Promise<void> {
+    if (skip !== undefined && (await skip(req))) return next()
+    const address = clientAddress === undefined ? req.ip : clientAddress(req)
+    const outcome = await authenticator.authenticate(new ExpressRequestView(req, address))
+    if (outcome.ok) {
+      req.apiKey = outcome.key
+      const headers = outcome.headers
+      for (const name in headers) res.setHeader(name, headers[name] as string)
+      return next()
+    }
+    delete req.apiKey
+    if (onRejected !== undefined) return onRejected(outcome.result, { req, res }, outcome.response)
+    send(res, outcome.response)
+  }
+}
+
+/**
+ * Lets a request through only when the key `apiKeyAuth` put on `req.apiKey` has the scopes:
+ * 401 without a verified key, 403 `insufficient_scope` naming the missing scopes otherwise.
+ * Touches no store. Throws `ConfigError` at once for an invalid requirement.
+ *
+ * @example
+ * app.delete('/v1/orders/:id', requireScopes({ anyOf: ['orders:delete', 'admin'] }), handler)
+ */
+export function requireScopes(
+  requirement: ScopeRequirement,
+  options: RequireScopesOptions = {},
+): RequestHandler {
+  checkMiddlewareOptions(options)
+  const check = createScopeCheck(requirement, options.realm === undefined ? {} : { realm: options.realm })
+  const { onRejected } = options
+
+  return async function requireScopes(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const failure = check(req.apiKey)
+    if (failure === null) return next()
+    if (onRejected !== undefined) return onRejected(failure.result, { req, res }, failure.response)
+    send(res, failure.response)
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Koa middleware: `apiKeyAuth` verifies the request's API key through core's authenticator and
+ * puts the key on `ctx.state.apiKey`; `requireScopes` checks the key already there. Both only
+ * translate between Koa and the framework-free HTTP layer in `@keyward/core`, so their responses
+ * are those of every other adapter (DESIGN §4).
+ */
+import {
+  checkMiddlewareOptions,
+  createAuthenticator,
+  createScopeCheck,
+  type HttpRequestView,
+  type HttpResponse,
+  type Keyward,
+  type MiddlewareOptions,
+  type RawValue,
+  readRawHeader,
+  type ScopeRequirement,
+  type VerifiedKey,
+} from '@keyward/core'
+import type { Middleware, Next, ParameterizedContext } from 'koa'
+
+/** What keyward puts on `ctx.state`: `Koa<KeywardState>` or `new Router<KeywardState>()` types it. */
+export interface KeywardState {
+  /** The API key `apiKeyAuth` verified for this request (absent when skipped or rejected). */
+  apiKey?: VerifiedKey
+}
+
+export type KeywardContext = ParameterizedContext<KeywardState>
+
+/** Options of `apiKeyAuth`; see `AuthenticatorOptions` in `@keyward/core` for the shared ones. */
+export type ApiKeyAuthOptions = MiddlewareOptions<KeywardContext, KeywardContext, void | Promise<void>>
+
+export interface RequireScopesOptions {
+  /** `realm` of the `WWW-Authenticate` challenge; use the one given to `apiKeyAuth`. @default 'api' */
+  realm?: string
+  /** Sets a custom response instead of the default 401/403 problem. @default none */
+  onRejected?: ApiKeyAuthOptions['onRejected']
+}
+
+/** Copies a core response onto Koa's; `Content-Type` is set first so Koa does not pick its own. */
+function send(ctx: KeywardContext, response: HttpResponse): void {
+  ctx.status = response.status
+  ctx.set(response.headers)
+  ctx.body = response.body === undefined ? '' : JSON.stringify(response.body)
+}
+
+
+class KoaRequestView implements HttpRequestView {
+  constructor(
+    private readonly ctx: KeywardContext,
+    readonly clientAddress: string | undefined,
+  ) {}
+
+  getHeader(name: string): RawValue {
+    return readRawHeader(this.ctx.req.rawHeaders, name)
+  }
+
+  getQuery(name: string): RawValue {
+    return this.ctx.query[name]
+  }
+}
+
+/**
+ * Authenticates requests by API key. A request without a valid key never reaches the downstream
+ * middleware: it gets the DESIGN §4 response (401/403/429/503, `application/problem+json`). On
+ * success the key is on `ctx.state.apiKey` and the `RateLimit-Policy` / `RateLimit` headers are set.
+ *
+ * Options (all optional): `headers` (default `['authorization', 'x-api-key']`), `query` (default
+ * off), `realm` (default `'api'`), `scopes`, `cost` (default 1 for keys with credits), `skip(ctx)`,
+ * `onRejected(result, ctx, response)`, `clientAddress(ctx)` (default `ctx.ip`, so set `app.proxy`
+ * behind a proxy), `bruteForce` (default 20 failures / 60 s → 300 s block).
+ * Throws `ConfigError` at once for an invalid option.
+ *
+ * @example
+ * import { apiKeyAuth, type KeywardState } from '@keyward/koa'
+ * const app = new Koa<KeywardState>()
+ * app.use(apiKeyAuth(keyward, { scopes: 'orders:read' }))
+ * app.use((ctx) => { ctx.body = { owner: ctx.state.apiKey?.ownerId } })
+ */
+export function apiKeyAuth(keyward: Keyward, options: ApiKeyAuthOptions = {}): Middleware<KeywardState> {
+  checkMiddlewareOptions(options)
+  const authenticator = createAuthenticator(keyward, options)
+  const { skip, onRejected, clientAddress } = options
+
+  return async function apiKeyAuth(ctx: KeywardContext, next: Next): Promise<void> {
+    if (skip !== undefined && (await skip(ctx))) return next()
+    const address = clientAddress === undefined ? ctx.ip : clientAddress(ctx)
+    const outcome = await authenticator.authenticate(new KoaRequestView(ctx, address))
+    if (outcome.ok) {
+      ctx.state.apiKey = outcome.key
+      const headers = outcome.headers
+      for (const name in headers) ctx.set(name, headers[name] as string)
+      return next()
+    }
+    delete ctx.state.apiKey
+    if (onRejected !== undefined) return onRejected(outcome.result, ctx, outcome.response)
+    send(ctx, outcome.response)
+  }
+}
+
+/**
+ * Lets a request through only when the key `apiKeyAuth` put on `ctx.state.apiKey` has the scopes:
+ * 401 without a verified key, 403 `insufficient_scope` naming the missing scopes otherwise.
+ * Touches no store. Throws `ConfigError` at once for an invalid requirement.
+ *
+ * @example
+ * router.delete('/v1/orders/:id', requireScopes({ anyOf: ['orders:delete', 'admin'] }), handler)
+ */
+export function requireScopes(
+  requirement: ScopeRequirement,
+  options: RequireScopesOptions = {},
+): Middleware<KeywardState> {
+  checkMiddlewareOptions(options)
+  const check = createScopeCheck(requirement, options.realm === undefined ? {} : { realm: options.realm })
+  const { onRejected } = options
+
+  return async function requireScopes(ctx: KeywardContext, next: Next): Promise<void> {
+    const failure = check(ctx.state.apiKey)
+    if (failure === null) return next()
+    if (onRejected !== undefined) return onRejected(failure.result, ctx, failure.response)
+    send(ctx, failure.response)
+  }
+}

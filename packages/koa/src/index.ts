@@ -1,0 +1,8 @@
+export {
+  type ApiKeyAuthOptions,
+  apiKeyAuth,
+  type KeywardContext,
+  type KeywardState,
+  type RequireScopesOptions,
+  requireScopes,
+} from './api-key-auth.ts'
