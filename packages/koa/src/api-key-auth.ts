@@ -44,7 +44,6 @@ function send(ctx: KeywardContext, response: HttpResponse): void {
   ctx.body = response.body === undefined ? '' : JSON.stringify(response.body)
 }
 
-
 class KoaRequestView implements HttpRequestView {
   constructor(
     private readonly ctx: KeywardContext,
