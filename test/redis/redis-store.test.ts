@@ -255,6 +255,29 @@ describe.each(targets)('RedisStore on a %s', (targetName) => {
     expect(await store.spendCredits('nocredits001', 1, start)).toBeNull()
   })
 
+  it('leaves the existing pool alone when a create turns out to be a duplicate', async () => {
+    const { store } = await newStore({ keyPrefix: uniquePrefix() })
+    const credits = { remaining: 5, refill: null, refilledAt: 0 }
+    await store.create(storedKey('duplicated01', { credits }))
+    await store.spendCredits('duplicated01', 4, 1)
+    await expect(
+      store.create(storedKey('duplicated01', { credits: { ...credits, remaining: 1000 } })),
+    ).rejects.toThrow(/duplicate/)
+    expect(await store.spendCredits('duplicated01', 1, 2)).toMatchObject({ spent: true, remaining: 0 })
+  })
+
+  it('treats a key whose credit pool vanished as out of credits, never as unlimited', async () => {
+    const prefix = uniquePrefix()
+    const { store, client } = await newStore({ keyPrefix: prefix })
+    await store.create(storedKey('lostpool0001', { credits: { remaining: 5, refill: null, refilledAt: 0 } }))
+    await client.del(`${prefix}{c:lostpool0001}`)
+    expect(await store.spendCredits('lostpool0001', 1, 1)).toEqual({
+      spent: false,
+      remaining: 0,
+      nextRefillAt: null,
+    })
+  })
+
   it('spends exactly 100 of 1000 concurrent verifications on a key with 100 credits', async () => {
     const { store } = await newStore({ keyPrefix: uniquePrefix() })
     const keyward = await newKeyward(store)

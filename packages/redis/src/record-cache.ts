@@ -22,6 +22,7 @@ export class RecordCache<T> {
   private readonly invalidatedAt = new Map<string, number>()
   private generation = 0
   private flushedAt = 0
+  private readsInFlight = 0
 
   constructor(
     private readonly maxEntries: number,
@@ -43,9 +44,16 @@ export class RecordCache<T> {
     return { value: entry.value, stale: entry.expiresAt <= this.now() }
   }
 
-  /** Marks the start of a read; pass the result to `store`. */
+  /** Marks the start of a read; pass the result to `store`, and call `end` once it settles. */
   begin(): number {
+    this.readsInFlight++
     return this.generation
+  }
+
+  end(): void {
+    this.readsInFlight--
+    // Invalidation marks only matter to reads in flight: with none left, forget them all.
+    if (this.readsInFlight === 0) this.invalidatedAt.clear()
   }
 
   /** Caches what a read that began at `startedAt` found, unless `id` was invalidated meanwhile. */
@@ -83,6 +91,7 @@ export class RecordCache<T> {
 
   private mark(id: string): void {
     this.generation++
+    if (this.readsInFlight === 0) return
     this.invalidatedAt.set(id, this.generation)
     // The guard map only needs recent ids; past its bound, one flush is the conservative answer.
     if (this.invalidatedAt.size > Math.max(1000, this.maxEntries)) this.flush()

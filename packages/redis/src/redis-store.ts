@@ -25,7 +25,7 @@ import { CommandGuard, type RedisClient } from './command-guard.ts'
 import { isStorableId, KeyLayout } from './key-layout.ts'
 import { RecordCache } from './record-cache.ts'
 import { RedisPolicyLimiter } from './redis-limiter.ts'
-import { CREATE_SCRIPT, REPLACE_SCRIPT, ROTATE_SCRIPT, SPEND_SCRIPT } from './scripts.ts'
+import { CREATE_SCRIPT, REPLACE_SCRIPT, ROTATE_SCRIPT, SPEND_SCRIPT, WRITE_POOL_SCRIPT } from './scripts.ts'
 
 export type FailMode = 'open' | 'closed'
 
@@ -79,6 +79,7 @@ interface ScriptedClient {
   keywardReplace(...args: string[]): Promise<ScriptReply>
   keywardRotate(...args: string[]): Promise<ScriptReply>
   keywardSpend(...args: string[]): Promise<[number, string, string, string] | null>
+  keywardWritePool(...args: string[]): Promise<ScriptReply>
 }
 
 const MAX_CAS_ATTEMPTS = 16
@@ -154,6 +155,7 @@ export class RedisStore implements KeyStore {
       ['keywardReplace', REPLACE_SCRIPT, 1],
       ['keywardRotate', ROTATE_SCRIPT, 4],
       ['keywardSpend', SPEND_SCRIPT, 1],
+      ['keywardWritePool', WRITE_POOL_SCRIPT, 1],
     ] as const) {
       client.defineCommand(name, { lua, numberOfKeys })
     }
@@ -169,7 +171,8 @@ export class RedisStore implements KeyStore {
     if (!isStorableId(record.id))
       throw new Error(`keyward: key id ${JSON.stringify(record.id)} is not storable`)
     const envelope: Envelope = { r: record, p: record.id }
-    if (record.credits !== null) await this.writePool(record.id, record.credits)
+    // Only if absent: a create that turns out to be a duplicate must not reset the existing pool.
+    if (record.credits !== null) await this.writePool(record.id, record.credits, true)
     const created = await this.guard.run('create', () =>
       this.scripts.keywardCreate(
         this.layout.record(record.id),
@@ -194,20 +197,25 @@ export class RedisStore implements KeyStore {
   async update(id: string, changes: KeyChanges): Promise<StoredKey | null> {
     this.assertOpen()
     if (!isStorableId(id)) return null
-    const result = await this.replace(id, 'update', (envelope) => ({
-      ...envelope,
-      r: { ...envelope.r, ...changes },
-    }))
+    // A replaced key spends from its successor's pool: its own credit settings no longer matter.
+    const ownsPool = (envelope: Envelope) => changes.credits !== undefined && envelope.r.rotatedTo === null
+    const result = await this.replace(
+      id,
+      'update',
+      (envelope) => ({ ...envelope, r: { ...envelope.r, ...changes } }),
+      // New credits reach the pool before the record says so: a spend in between finds a pool.
+      async (before) => {
+        if (ownsPool(before) && changes.credits != null)
+          await this.writePool(before.p, changes.credits, false)
+      },
+    )
     if (result === null) return null
     const { before, after } = result
-    // A replaced key spends from its successor's pool: its own credit settings no longer matter.
-    if (changes.credits !== undefined && before.r.rotatedTo === null) {
-      if (changes.credits === null)
-        await this.guard.run('update credits', () => this.client.del(this.layout.credits(after.p)))
-      else await this.writePool(after.p, changes.credits)
+    if (ownsPool(before) && changes.credits === null) {
+      await this.guard.run('update credits', () => this.client.del(this.layout.credits(after.p)))
     }
     this.changed(id)
-    return this.withLiveCredits(after).then((cached) => cached.record)
+    return (await this.withLiveCredits(after)).record
   }
 
   async listByOwner(ownerId: string, options: ListOptions): Promise<ListPage> {
@@ -257,7 +265,7 @@ export class RedisStore implements KeyStore {
       // period and on the new one come out of one counter, exactly once.
       const successorEnvelope: Envelope = { r: successor, p: before.p }
       if (successor.credits !== null && before.r.credits === null)
-        await this.writePool(before.p, successor.credits)
+        await this.writePool(before.p, successor.credits, true)
       const reply = await this.guard.run('rotate', () =>
         this.scripts.keywardRotate(
           this.layout.record(id),
@@ -292,7 +300,8 @@ export class RedisStore implements KeyStore {
     const reply = await this.guard.run('spend credits', () =>
       this.scripts.keywardSpend(this.layout.credits(found.pool), String(cost), String(now)),
     )
-    if (reply === null) return null
+    // The record has credits but its pool is gone (evicted, flushed): never treat that as unlimited.
+    if (reply === null) return { spent: false, remaining: 0, nextRefillAt: null }
     const [spent, remaining, nextRefillAt, refilledAt] = reply
     const spend: CreditSpend = {
       spent: spent === 1,
@@ -374,7 +383,10 @@ export class RedisStore implements KeyStore {
           if (this.subscribed) this.cache.store(id, found, startedAt)
           return found
         })
-        .finally(() => this.pending.delete(id))
+        .finally(() => {
+          this.pending.delete(id)
+          this.cache.end()
+        })
       this.pending.set(id, inFlight)
     }
     return inFlight
@@ -411,15 +423,18 @@ export class RedisStore implements KeyStore {
     return withCredits(cached, Number(remaining), Number(refilledAt))
   }
 
-  private async writePool(poolId: string, credits: StoredCredits): Promise<void> {
+  /** Sets a pool's credits; with `onlyIfAbsent`, leaves an existing pool alone. */
+  private async writePool(poolId: string, credits: StoredCredits, onlyIfAbsent: boolean): Promise<void> {
     const refill = credits.refill
     await this.guard.run('write credits', () =>
-      this.client.hset(this.layout.credits(poolId), {
-        r: String(credits.remaining),
-        t: String(credits.refilledAt),
-        a: String(refill === null ? 0 : refill.amount),
-        i: String(refill === null ? 0 : refill.interval),
-      }),
+      this.scripts.keywardWritePool(
+        this.layout.credits(poolId),
+        onlyIfAbsent ? '1' : '0',
+        String(credits.remaining),
+        String(credits.refilledAt),
+        String(refill === null ? 0 : refill.amount),
+        String(refill === null ? 0 : refill.interval),
+      ),
     )
   }
 
@@ -428,12 +443,14 @@ export class RedisStore implements KeyStore {
     id: string,
     operation: string,
     transform: (envelope: Envelope) => Envelope,
+    beforeWrite: (before: Envelope) => Promise<void>,
   ): Promise<{ before: Envelope; after: Envelope } | null> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const raw = await this.guard.run(operation, () => this.client.get(this.layout.record(id)))
       if (raw === null) return null
       const before = parseEnvelope(raw)
       const after = transform(before)
+      await beforeWrite(before)
       const reply = await this.guard.run(operation, () =>
         this.scripts.keywardReplace(
           this.layout.record(id),

@@ -79,3 +79,10 @@ local nextRefillAt = -1
 if interval > 0 then nextRefillAt = refilledAt + interval end
 return { spent, string.format('%d', remaining), string.format('%d', nextRefillAt), string.format('%d', refilledAt) }
 `
+
+/** KEYS: pool. ARGV: onlyIfAbsent (1|0), remaining, refilledAt, amount, interval. 1 = written. */
+export const WRITE_POOL_SCRIPT = `
+if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'r', ARGV[2], 't', ARGV[3], 'a', ARGV[4], 'i', ARGV[5])
+return 1
+`
