@@ -162,6 +162,15 @@ describe('verify: one test per VerifyCode', () => {
     expect(await test.verify(liveKey.key)).toMatchObject({ valid: false, code: 'WRONG_ENVIRONMENT' })
   })
 
+  it('NOT_FOUND, not WRONG_ENVIRONMENT or valid, for a key relabelled to the other environment with a recomputed checksum', async () => {
+    const { keyward } = setup()
+    const { key } = await keyward.keys.create({ ownerId: 'o', environment: 'test' })
+    const parsed = parseKey(key)!
+    const relabelled = formatKey('acme', 'live', parsed.id, parsed.secret)
+    expect(isWellFormedKey(relabelled, 'acme')).toBe(true)
+    expect(await keyward.verify(relabelled)).toEqual({ valid: false, code: 'NOT_FOUND' })
+  })
+
   it('INSUFFICIENT_SCOPE with the missing scopes and the key', async () => {
     const { keyward } = setup()
     const { key, record } = await keyward.keys.create({ ownerId: 'o', scopes: ['orders:read'] })
