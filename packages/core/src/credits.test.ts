@@ -155,6 +155,21 @@ describe('credits through verify', () => {
     expect(await keyward.verify(key)).toMatchObject({ valid: true, credits: { remaining: 1 } })
   })
 
+  it('gives no retryAfterMs when the next refill cannot cover the cost', async () => {
+    const { keyward } = setup()
+    const { key } = await keyward.keys.create({
+      ownerId: 'o',
+      credits: { remaining: 0, refill: { amount: 5, interval: MINUTE } },
+    })
+    const tooDear = await keyward.verify(key, { cost: 6 })
+    expect(tooDear).toMatchObject({ code: 'QUOTA_EXCEEDED', credits: { remaining: 0 } })
+    expect(tooDear).not.toHaveProperty('retryAfterMs')
+    expect(await keyward.verify(key, { cost: 5 })).toMatchObject({
+      code: 'QUOTA_EXCEEDED',
+      retryAfterMs: MINUTE,
+    })
+  })
+
   it('never lowers credits above the refill amount', async () => {
     const { keyward, clock } = setup()
     const { key } = await keyward.keys.create({

@@ -457,6 +457,19 @@ describe('keys.rotate', () => {
     expect(never.record.expiresAt).toBeNull()
   })
 
+  it('refuses to rotate an expired key into an already-expired successor, unless given a new expiry', async () => {
+    const { keyward, clock } = setup()
+    const { record } = await keyward.keys.create({ ownerId: 'o', expiresAt: new Date(START + 1000) })
+    clock.advance(2000)
+    await expect(keyward.keys.rotate(record.id)).rejects.toMatchObject({
+      name: 'InvalidArgumentError',
+      field: 'expiresAt',
+    })
+    expect((await keyward.keys.list({ ownerId: 'o' })).items).toHaveLength(1)
+    const renewed = await keyward.keys.rotate(record.id, { expiresAt: new Date(START + 60_000) })
+    expect((await keyward.verify(renewed.key)).valid).toBe(true)
+  })
+
   it('refuses to rotate a revoked key, and creates nothing', async () => {
     const { keyward } = setup()
     const { record } = await keyward.keys.create({ ownerId: 'o' })

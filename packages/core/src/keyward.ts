@@ -229,7 +229,12 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
     } catch {
       return unavailable(parsed.id, null)
     }
-    if (record === null || !hasher.matches(token, record.hash, record.pepperVersion)) {
+    if (record === null) {
+      // Hash anyway, so an unknown id and a wrong secret take the same time: no oracle for ids.
+      hasher.hash(token)
+      return fail({ valid: false, code: 'NOT_FOUND' }, parsed.id, null)
+    }
+    if (!hasher.matches(token, record.hash, record.pepperVersion)) {
       return fail({ valid: false, code: 'NOT_FOUND' }, parsed.id, null)
     }
 
@@ -301,7 +306,11 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
         credits = { remaining: spend.remaining }
         if (!spend.spent) {
           const failure: VerifyFailure = { valid: false, code: 'QUOTA_EXCEEDED', key, credits }
-          if (spend.nextRefillAt !== null) failure.retryAfterMs = Math.max(0, spend.nextRefillAt - at)
+          // A retry only helps when the refill can cover this cost.
+          const refill = record.credits.refill
+          if (spend.nextRefillAt !== null && refill !== null && refill.amount >= cost) {
+            failure.retryAfterMs = Math.max(0, spend.nextRefillAt - at)
+          }
           if (rateLimit !== undefined) failure.rateLimit = rateLimit
           return fail(failure, record.id, record.ownerId)
         }
@@ -428,6 +437,12 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
       const at = now()
       if (old.revokedAt !== null && old.revokedAt <= at) {
         throw new InvalidArgumentError('id', 'a revoked key cannot be rotated')
+      }
+      if (old.expiresAt !== null && old.expiresAt <= at && rotateOptions.expiresAt === undefined) {
+        throw new InvalidArgumentError(
+          'expiresAt',
+          'the key has expired: give the new key an `expiresAt` (or null)',
+        )
       }
       if (old.rotatedTo !== null) {
         throw new InvalidArgumentError(

@@ -167,13 +167,19 @@ describe('rate limits through verify', () => {
       resetMs: 1000,
       retryAfterMs: 1000,
     })
-    expect(hourly).toMatchObject({ policy: 'hourly', limit: 5, window: 3600 })
+    // The rejected request is refunded to the hourly policy: 2 of 5 are left, not 1.
+    expect(hourly).toMatchObject({ policy: 'hourly', limit: 5, window: 3600, remaining: 2 })
     expect(hourly).not.toHaveProperty('retryAfterMs')
 
-    // A minute later the per-second window is open, but the hourly budget runs out.
+    // A minute later the per-second window is open; exactly the 2 hourly points left are served.
     vi.advanceTimersByTime(60_000)
+    let served = 0
     let result = await keyward.verify(key)
-    while (result.valid) result = await keyward.verify(key)
+    while (result.valid) {
+      served += 1
+      result = await keyward.verify(key)
+    }
+    expect(served).toBe(2)
     expect(result).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 3_540_000 })
     const hourlyState = statesOf(result).find((state) => state.policy === 'hourly')
     expect(hourlyState).toMatchObject({ remaining: 0, retryAfterMs: 3_540_000, resetMs: 3_540_000 })

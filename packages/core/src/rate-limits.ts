@@ -91,7 +91,25 @@ export class RateLimits {
       const policy = policies[0] as ResolvedPolicy
       return this.collect([await this.consumeOne(policy, keyId)])
     }
-    return this.collect(await Promise.all(policies.map((policy) => this.consumeOne(policy, keyId))))
+    const outcome = this.collect(await Promise.all(policies.map((policy) => this.consumeOne(policy, keyId))))
+    if (outcome.limited) this.refundAccepted(keyId, policies, outcome.states)
+    return outcome
+  }
+
+  /**
+   * A request one policy rejected must not use up the others (a burst against 3/s would otherwise
+   * drain 5/h with requests that were never served): give their points back, best effort.
+   */
+  private refundAccepted(keyId: string, policies: readonly ResolvedPolicy[], states: RateLimitState[]): void {
+    policies.forEach((policy, index) => {
+      const state = states[index]
+      const limiter = this.limiterFor(policy)
+      if (state === undefined || state.retryAfterMs !== undefined || limiter.reward === undefined) return
+      state.remaining = Math.min(policy.points, state.remaining + 1)
+      limiter.reward(keyId, 1).catch(() => {
+        // A failed refund only costs the key a point; the request outcome is already decided.
+      })
+    })
   }
 
   private async consumeOne(policy: ResolvedPolicy, keyId: string): Promise<RateLimitState> {

@@ -187,6 +187,9 @@ describe('validating scopes and requirements', () => {
     expect(() => checkRequirement('scopes', { anyOf: ['a'], allOf: ['b'] })).toThrow(InvalidArgumentError)
     expect(() => checkRequirement('scopes', null)).toThrow(InvalidArgumentError)
     expect(() => checkRequirement('scopes', 42)).toThrow(InvalidArgumentError)
+    // An empty alternative list could never be satisfied and names nothing to grant.
+    expect(() => checkRequirement('scopes', { anyOf: [] })).toThrow(/scopes\.anyOf/)
+    expect(() => checkRequirement('scopes', ['a', { allOf: [] }])).toThrow(/scopes\[1\]\.allOf/)
   })
 })
 

@@ -51,7 +51,9 @@ export function checkRequirement(field: string, requirement: unknown): ScopeRequ
     const kind = keys[0]
     if (keys.length === 1 && (kind === 'anyOf' || kind === 'allOf')) {
       const list = (requirement as Record<string, unknown>)[kind]
-      if (!Array.isArray(list)) throw new InvalidArgumentError(`${field}.${kind}`, 'must be an array')
+      if (!Array.isArray(list) || list.length === 0) {
+        throw new InvalidArgumentError(`${field}.${kind}`, 'must be a non-empty array')
+      }
       list.forEach((inner, index) => {
         checkRequirement(`${field}.${kind}[${index}]`, inner)
       })

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { InvalidArgumentError } from './errors.ts'
+import { KeyHasher } from './hashing.ts'
 import { BASE62_ALPHABET, formatKey, isWellFormedKey, parseKey, randomBase62 } from './key-format.ts'
 import { createKeyward, type KeywardOptions } from './keyward.ts'
 import type { KeyStore, PolicyLimiter } from './store/interface.ts'
@@ -95,6 +96,24 @@ describe('verify: one test per VerifyCode', () => {
     const { keyward } = setup()
     const token = formatKey('acme', 'live', randomBase62(12), randomBase62(32))
     expect(await keyward.verify(token)).toEqual({ valid: false, code: 'NOT_FOUND' })
+  })
+
+  it('hashes the presented key even when the id is unknown, so both NOT_FOUND paths cost one HMAC', async () => {
+    const { keyward } = setup()
+    const { key } = await keyward.keys.create({ ownerId: 'o' })
+    const hash = vi.spyOn(KeyHasher.prototype, 'hash')
+    const digest = vi.spyOn(KeyHasher.prototype as unknown as { digest: () => Buffer }, 'digest')
+    try {
+      await keyward.verify(formatKey('acme', 'live', randomBase62(12), randomBase62(32)))
+      expect(hash).toHaveBeenCalledTimes(1)
+      const unknownDigests = digest.mock.calls.length
+      digest.mockClear()
+      await keyward.verify(withOtherSecret(key))
+      expect(digest.mock.calls.length).toBe(unknownDigests)
+    } finally {
+      hash.mockRestore()
+      digest.mockRestore()
+    }
   })
 
   it('NOT_FOUND, and the same answer, for a known id with a wrong secret (no oracle for which ids exist)', async () => {

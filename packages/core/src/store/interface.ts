@@ -61,6 +61,11 @@ export interface RateLimiterResult {
  */
 export interface PolicyLimiter {
   consume(key: string, points?: number): Promise<RateLimiterResult>
+  /**
+   * Gives points back. When a key has several policies and one rejects, keyward refunds the
+   * others so a rejected request costs nothing. Optional; rate-limiter-flexible's limiters have it.
+   */
+  reward?(key: string, points?: number): Promise<unknown>
 }
 
 export interface KeyStore {
