@@ -193,11 +193,13 @@ export interface RedisClusterServers {
   readonly nodes: readonly RedisServer[]
   /** Startup nodes for `new Redis.Cluster(startupNodes)`. */
   readonly startupNodes: { host: string; port: number }[]
+  /** Resolves once every node reports `cluster_state:ok` with all slots assigned. */
+  waitUntilHealthy(): Promise<void>
   dispose(): Promise<void>
 }
 
 /** Starts `masters` cluster-enabled servers, joins them with `redis-cli --cluster create`, waits for `ok`. */
-export async function startRedisCluster(masters = 3): Promise<RedisClusterServers> {
+export async function startRedisCluster(masters = 3, args: string[] = []): Promise<RedisClusterServers> {
   const nodes: RedisServer[] = []
   try {
     for (let index = 0; index < masters; index++) {
@@ -211,6 +213,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterServer
             'nodes.conf',
             '--cluster-node-timeout',
             '2000',
+            ...args,
           ],
         }),
       )
@@ -231,6 +234,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterServer
   return {
     nodes,
     startupNodes: nodes.map((node) => ({ host: HOST, port: node.port })),
+    waitUntilHealthy: () => waitForCluster(nodes),
     async dispose() {
       await Promise.all(nodes.map((node) => node.dispose()))
     },

@@ -117,6 +117,7 @@ export class RedisStore implements KeyStore {
   private readonly keyPrefix: string
   private readonly subscriber: RedisClient
   private subscribed = false
+  private resubscribeTimer: NodeJS.Timeout | undefined
   private closed = false
 
   constructor(options: RedisStoreOptions) {
@@ -337,6 +338,7 @@ export class RedisStore implements KeyStore {
     this.closed = true
     this.listeners.clear()
     this.cache.flush()
+    clearTimeout(this.resubscribeTimer)
     this.subscriber.removeAllListeners('message')
     // The subscriber is ours: disconnect, not quit, so closing never waits on an unreachable server.
     this.subscriber.disconnect()
@@ -490,26 +492,42 @@ export class RedisStore implements KeyStore {
   private startSubscriber(): RedisClient {
     const subscriber = this.client.duplicate()
     const channel = this.layout.channel()
+    let attempt = 0
     const lost = () => {
       this.subscribed = false
+    }
+    // (Re)subscribes, then starts from an empty cache: invalidations sent while the subscription
+    // was away are lost. Only the latest attempt may declare the cache trustworthy again.
+    const subscribe = () => {
+      const current = ++attempt
+      this.subscribed = false
+      subscriber
+        .subscribe(channel)
+        .then(() => {
+          if (this.closed || current !== attempt || subscriber.status !== 'ready') return
+          this.cache.flush()
+          this.subscribed = true
+        })
+        .catch(() => {
+          if (this.closed || current !== attempt) return
+          this.resubscribeTimer = setTimeout(subscribe, 200)
+          this.resubscribeTimer.unref()
+        })
     }
     // Without an 'error' listener ioredis would emit unhandled errors during an outage.
     subscriber.on('error', () => {})
     subscriber.on('close', lost)
     subscriber.on('end', lost)
     subscriber.on('reconnecting', lost)
-    subscriber.on('ready', () => {
-      subscriber
-        .subscribe(channel)
-        .then(() => {
-          if (this.closed) return
-          // Invalidations sent while we were away are lost: start from an empty cache.
-          this.cache.flush()
-          this.subscribed = true
-        })
-        .catch(() => {
-          // The next 'ready' tries again.
-        })
+    subscriber.on('ready', subscribe)
+    // On a cluster, the connection that carries the subscription moves to another node when its
+    // node leaves, without a new 'ready': treat every topology change as a possible gap.
+    subscriber.on('-node', () => {
+      lost()
+      // After ioredis has picked the subscription's new node (it reacts to the same event).
+      setImmediate(() => {
+        if (!this.closed && subscriber.status === 'ready') subscribe()
+      })
     })
     subscriber.on('message', (from: string, message: string) => {
       if (from !== channel) return
