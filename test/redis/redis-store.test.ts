@@ -345,6 +345,67 @@ describe.each(targets)('RedisStore on a %s', (targetName) => {
     expect(changed).not.toContain(record.id)
   })
 
+  it('costs no Redis call for a key already over its limit, until its window ends', async () => {
+    const { store, client } = await newStore({ keyPrefix: uniquePrefix() })
+    await ready(store)
+    const keyward = await newKeyward(store, { rateLimit: { points: 3, duration: 60 } })
+    const { key } = await keyward.keys.create({ ownerId: 'org_block' })
+    for (let index = 0; index < 4; index++) await keyward.verify(key)
+    const counted = client as unknown as { sendCommand: (...args: unknown[]) => unknown }
+    const send = counted.sendCommand.bind(counted)
+    let sent = 0
+    counted.sendCommand = (...args: unknown[]) => {
+      sent++
+      return send(...args)
+    }
+    try {
+      const results = await Promise.all(Array.from({ length: 20 }, () => keyward.verify(key)))
+      for (const result of results) {
+        expect(result).toMatchObject({ valid: false, code: 'RATE_LIMITED' })
+        expect(result.valid ? 0 : result.retryAfterMs).toBeGreaterThan(50_000)
+      }
+      expect(sent).toBe(0)
+    } finally {
+      counted.sendCommand = send
+    }
+  })
+
+  it('connects a lazyConnect client itself, and the first requests wait for that connection', async () => {
+    const client = await target.connect()
+    clients.push(client)
+    const lazy = client.duplicate() as Redis | Cluster
+    lazy.on('error', () => {})
+    clients.push(lazy)
+    expect(lazy.status).toBe('wait')
+    const { store } = await newStore({ keyPrefix: uniquePrefix() }, lazy)
+    const keyward = await newKeyward(store)
+    const { key } = await keyward.keys.create({ ownerId: 'org_lazy' })
+    expect((await keyward.verify(key)).valid).toBe(true)
+  })
+
+  it('closes the connection it opened, and never the client it was given', async () => {
+    const { store, client } = await newStore({ keyPrefix: uniquePrefix() })
+    await ready(store)
+    const subscribers = async () => {
+      const lists = await Promise.all(
+        (client instanceof Object && 'nodes' in client && typeof client.nodes === 'function'
+          ? (client as Cluster).nodes('master')
+          : [client as Redis]
+        ).map((node) => node.client('LIST') as Promise<string>),
+      )
+      return lists
+        .join('\n')
+        .split('\n')
+        .filter((line) => / sub=[1-9]/.test(line)).length
+    }
+    const before = await subscribers()
+    await store.close()
+    await expect.poll(subscribers, { timeout: 2000 }).toBe(before - 1)
+    expect(client.status).toBe('ready')
+    expect(await client.ping()).toBe('PONG')
+    await expect(store.get('anything0001')).rejects.toThrow(/closed/)
+  })
+
   it('notifies its own onChange listeners on update and rotate', async () => {
     const { store } = await newStore({ keyPrefix: uniquePrefix() })
     const seen: string[] = []
