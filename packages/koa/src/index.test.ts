@@ -1,0 +1,36 @@
+import { ConfigError, createKeyward, type VerifiedKey } from '@keyward/core'
+import Koa from 'koa'
+import request from 'supertest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import { apiKeyAuth, type KeywardContext, type KeywardState, requireScopes } from './index.ts'
+
+describe('@keyward/koa', () => {
+  it('types the verified key as ctx.state.apiKey', () => {
+    expectTypeOf<KeywardState['apiKey']>().toEqualTypeOf<VerifiedKey | undefined>()
+    expectTypeOf<KeywardContext['state']['apiKey']>().toEqualTypeOf<VerifiedKey | undefined>()
+  })
+
+  it('returns named async middleware', () => {
+    const keyward = createKeyward()
+    // Transpilers may suffix a shadowing name (apiKeyAuth2); it stays named for stack traces.
+    expect(apiKeyAuth(keyward).name).toMatch(/^apiKeyAuth\d*$/)
+    expect(requireScopes('a').name).toMatch(/^requireScopes\d*$/)
+  })
+
+  it('throws ConfigError when the factory is called with a bad option, not per request', () => {
+    const keyward = createKeyward()
+    expect(() => apiKeyAuth(keyward, { headers: ['x y'] })).toThrow(ConfigError)
+    expect(() => apiKeyAuth(keyward, { clientAddress: 'ip' as never })).toThrow(ConfigError)
+    expect(() => requireScopes({ anyOf: 'a' } as never)).toThrow(ConfigError)
+  })
+
+  it('puts the key on ctx.state.apiKey for downstream middleware', async () => {
+    const keyward = createKeyward()
+    const { key, record } = await keyward.keys.create({ ownerId: 'org_1' })
+    const app = new Koa<KeywardState>().use(apiKeyAuth(keyward)).use((ctx) => {
+      ctx.body = { id: ctx.state.apiKey?.id }
+    })
+    const response = await request(app.callback()).get('/').set('Authorization', `Bearer ${key}`)
+    expect(response.body).toEqual({ id: record.id })
+  })
+})
