@@ -139,6 +139,7 @@ it('answers UNAVAILABLE fast while the whole cluster is down, and recovers when 
   await Promise.all(cluster.nodes.map((node) => node.cli('save')))
 
   await Promise.all(cluster.nodes.map((node) => node.kill()))
+  await until(() => !subscribed(reader.store), 'the outage to be noticed', 1000)
   const started = performance.now()
   expect(await reader.keyward.verify(key)).toMatchObject({ valid: false, code: 'UNAVAILABLE' })
   expect(performance.now() - started).toBeLessThan(COMMAND_TIMEOUT_MS + 200)

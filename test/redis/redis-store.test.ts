@@ -447,6 +447,33 @@ describe.each(targets)('RedisStore on a %s', (targetName) => {
     }
   })
 
+  it('notices a lost change notice from the version counter, and stops serving the cached record', async () => {
+    const prefix = uniquePrefix()
+    const a = await newStore({ keyPrefix: prefix })
+    const b = await newStore({ keyPrefix: prefix, gapCheckMs: 50 })
+    await Promise.all([ready(a.store), ready(b.store)])
+    const keywardA = await newKeyward(a.store)
+    const keywardB = await newKeyward(b.store)
+    const { key, record } = await keywardA.keys.create({ ownerId: 'org_gap' })
+    await sleep(100)
+    expect((await keywardB.verify(key)).valid).toBe(true)
+    // A write whose notice never arrives: the record changes and the version moves, silently.
+    const recordKey = `${prefix}{keys}:rec:${record.id}`
+    const envelope = JSON.parse((await a.client.get(recordKey))!) as { r: StoredKey }
+    envelope.r.revokedAt = Date.now()
+    await a.client.set(recordKey, JSON.stringify(envelope))
+    await a.client.incr(`${prefix}{keys}:version`)
+    const started = Date.now()
+    let code = 'VALID'
+    while (code === 'VALID' && Date.now() - started < 2000) {
+      const result = await keywardB.verify(key)
+      code = result.valid ? 'VALID' : result.code
+      await sleep(5)
+    }
+    expect(code).toBe('REVOKED')
+    expect(Date.now() - started).toBeLessThan(500)
+  })
+
   it('remembers an unknown id briefly, and forgets it as soon as that id is created elsewhere', async () => {
     const prefix = uniquePrefix()
     const a = await newStore({ keyPrefix: prefix, negativeCacheTtlMs: 60_000 })

@@ -39,6 +39,11 @@ export class KeyLayout {
     return `${this.prefix}{c:${poolId}}`
   }
 
+  /** Counter bumped by every record write; its value travels with the change notice. */
+  version(): string {
+    return `${this.prefix}{keys}:version`
+  }
+
   /** rate-limiter-flexible's key prefix for one policy; it appends `:<key id>`. */
   rateLimit(policy: ResolvedPolicy): string {
     return `${this.prefix}rl:${policy.name}:${policy.points}:${policy.duration}:${policy.blockDuration}`

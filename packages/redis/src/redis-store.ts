@@ -55,6 +55,12 @@ export interface RedisStoreOptions {
    * Spending is always exact; this only bounds what `keys.get` shows. @default 1000
    */
   creditsMaxAgeMs?: number
+  /**
+   * How often the store checks that it has heard every change notice (one small read), in ms. A
+   * lost notice (pub/sub is at-most-once) is detected within about two periods and clears the
+   * cache. @default 500
+   */
+  gapCheckMs?: number
 }
 
 /** What one Redis value holds: the record and the id of the credit pool it spends from. */
@@ -117,6 +123,11 @@ export class RedisStore implements KeyStore {
   private readonly keyPrefix: string
   private readonly subscriber: RedisClient
   private subscribed = false
+  /** Highest notice version heard since (re)subscribing; `null` until the baseline is known. */
+  private seenVersion: number | null = null
+  private versionAtLastCheck: number | null = null
+  private gapTimer: NodeJS.Timeout | undefined
+  private readonly gapCheckMs: number
   private resubscribeTimer: NodeJS.Timeout | undefined
   private closed = false
 
@@ -145,6 +156,7 @@ export class RedisStore implements KeyStore {
       positiveInteger('commandTimeoutMs', options.commandTimeoutMs, 500, 1),
     )
     this.creditsMaxAgeMs = positiveInteger('creditsMaxAgeMs', options.creditsMaxAgeMs, 1_000, 0)
+    this.gapCheckMs = positiveInteger('gapCheckMs', options.gapCheckMs, 500, 10)
     this.cache = new RecordCache(
       positiveInteger('cacheSize', options.cacheSize, 10_000, 0),
       positiveInteger('cacheTtlMs', options.cacheTtlMs, 60_000, 1),
@@ -152,9 +164,9 @@ export class RedisStore implements KeyStore {
     )
 
     for (const [name, lua, numberOfKeys] of [
-      ['keywardCreate', CREATE_SCRIPT, 3],
-      ['keywardReplace', REPLACE_SCRIPT, 1],
-      ['keywardRotate', ROTATE_SCRIPT, 4],
+      ['keywardCreate', CREATE_SCRIPT, 4],
+      ['keywardReplace', REPLACE_SCRIPT, 2],
+      ['keywardRotate', ROTATE_SCRIPT, 5],
       ['keywardSpend', SPEND_SCRIPT, 1],
       ['keywardWritePool', WRITE_POOL_SCRIPT, 1],
     ] as const) {
@@ -179,6 +191,7 @@ export class RedisStore implements KeyStore {
         this.layout.record(record.id),
         this.layout.owner(record.ownerId),
         this.layout.sequence(),
+        this.layout.version(),
         JSON.stringify(envelope),
         record.id,
         this.layout.channel(),
@@ -273,6 +286,7 @@ export class RedisStore implements KeyStore {
           this.layout.record(successor.id),
           this.layout.owner(successor.ownerId),
           this.layout.sequence(),
+          this.layout.version(),
           raw,
           JSON.stringify(after),
           JSON.stringify(successorEnvelope),
@@ -339,6 +353,7 @@ export class RedisStore implements KeyStore {
     this.listeners.clear()
     this.cache.flush()
     clearTimeout(this.resubscribeTimer)
+    clearInterval(this.gapTimer)
     this.subscriber.removeAllListeners('message')
     // The subscriber is ours: disconnect, not quit, so closing never waits on an unreachable server.
     this.subscriber.disconnect()
@@ -456,6 +471,7 @@ export class RedisStore implements KeyStore {
       const reply = await this.guard.run(operation, () =>
         this.scripts.keywardReplace(
           this.layout.record(id),
+          this.layout.version(),
           raw,
           JSON.stringify(after),
           this.layout.channel(),
@@ -468,7 +484,10 @@ export class RedisStore implements KeyStore {
     throw new StoreError(`keyward: key ${id} kept changing during ${operation}; try again`)
   }
 
-  /** `<origin> <c|u> <id>`: `c` created (drop negative entries), `u` changed (drop and notify). */
+  /**
+   * `<origin> <c|u> <id>`, to which the script appends ` <version>`: `c` created (drop negative
+   * entries), `u` changed (drop and notify).
+   */
   private message(kind: 'c' | 'u', id: string): string {
     return `${this.origin} ${kind} ${id}`
   }
@@ -495,18 +514,26 @@ export class RedisStore implements KeyStore {
     let attempt = 0
     const lost = () => {
       this.subscribed = false
+      this.seenVersion = null
     }
     // (Re)subscribes, then starts from an empty cache: invalidations sent while the subscription
     // was away are lost. Only the latest attempt may declare the cache trustworthy again.
     const subscribe = () => {
       const current = ++attempt
-      this.subscribed = false
+      lost()
       subscriber
         .subscribe(channel)
-        .then(() => {
+        .then(async () => {
           if (this.closed || current !== attempt || subscriber.status !== 'ready') return
           this.cache.flush()
           this.subscribed = true
+          this.versionAtLastCheck = null
+          // Notices from here on are heard; the version now is the baseline to detect gaps from.
+          const version = Number(
+            await this.guard.run('subscribe', () => this.client.get(this.layout.version())),
+          )
+          if (current === attempt && this.subscribed)
+            this.seenVersion = Math.max(this.seenVersion ?? 0, version)
         })
         .catch(() => {
           if (this.closed || current !== attempt) return
@@ -531,8 +558,10 @@ export class RedisStore implements KeyStore {
     })
     subscriber.on('message', (from: string, message: string) => {
       if (from !== channel) return
-      const [origin, kind, id] = message.split(' ')
-      if (origin === this.origin || id === undefined || !isStorableId(id)) return
+      const [origin, kind, id, versionText] = message.split(' ')
+      if (id === undefined || !isStorableId(id)) return
+      this.heard(Number(versionText))
+      if (origin === this.origin) return
       if (kind === 'c') {
         this.cache.forgetMissing(id)
       } else {
@@ -541,7 +570,38 @@ export class RedisStore implements KeyStore {
       }
     })
     if (subscriber.status === 'wait') subscriber.connect().catch(() => {})
+    this.gapTimer = setInterval(() => this.checkForGaps(), this.gapCheckMs)
+    this.gapTimer.unref()
     return subscriber
+  }
+
+  /** Notes a notice's version; one that skips a number means notices were lost: flush. */
+  private heard(version: number): void {
+    if (!Number.isSafeInteger(version) || this.seenVersion === null) return
+    if (version > this.seenVersion + 1) this.cache.flush()
+    if (version > this.seenVersion) this.seenVersion = version
+  }
+
+  /**
+   * Pub/sub is at-most-once: a notice can vanish (a cluster node leaves, a connection dies
+   * silently) without any later notice to reveal the gap. So the version counter is read every
+   * `gapCheckMs`; if the notices heard have not reached what it said one period ago, some were
+   * lost, and the cache starts over.
+   */
+  private async checkForGaps(): Promise<void> {
+    if (!this.subscribed || this.seenVersion === null) return
+    let version: number
+    try {
+      version = Number(await this.guard.run('version check', () => this.client.get(this.layout.version())))
+    } catch {
+      return
+    }
+    const expected = this.versionAtLastCheck
+    if (expected !== null && this.seenVersion !== null && this.seenVersion < expected) {
+      this.cache.flush()
+      this.seenVersion = expected
+    }
+    this.versionAtLastCheck = version
   }
 
   /** The key prefix this store writes under (for tooling and tests). */

@@ -1,32 +1,33 @@
 /**
  * The Lua scripts `RedisStore` runs. Each touches keys of one hash tag only, so it is atomic on a
  * single node and on a cluster. Writers publish the change from inside the script, so a write and
- * its invalidation never come apart. Record JSON is compared and replaced as opaque strings:
+ * its invalidation never come apart; each notice carries the next value of a version counter, so a
+ * subscriber can tell when it missed one. Record JSON is compared and replaced as opaque strings:
  * merging happens in JavaScript (cjson would turn `[]` into `{}` and round large numbers).
  */
 
-/** KEYS: record, owner, sequence. ARGV: envelope, id, channel, message. 1 = created, 0 = id taken. */
+/** KEYS: record, owner, sequence, version. ARGV: envelope, id, channel, message. 1 = created, 0 = id taken. */
 export const CREATE_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 local seq = redis.call('INCR', KEYS[3])
 redis.call('ZADD', KEYS[2], seq, ARGV[2])
-redis.call('PUBLISH', ARGV[3], ARGV[4])
+redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. redis.call('INCR', KEYS[4]))
 return 1
 `
 
-/** KEYS: record. ARGV: expected, next, channel, message. 1 = replaced, 0 = changed meanwhile, -1 = none. */
+/** KEYS: record, version. ARGV: expected, next, channel, message. 1 = replaced, 0 = changed meanwhile, -1 = none. */
 export const REPLACE_SCRIPT = `
 local current = redis.call('GET', KEYS[1])
 if not current then return -1 end
 if current ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
-redis.call('PUBLISH', ARGV[3], ARGV[4])
+redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. redis.call('INCR', KEYS[2]))
 return 1
 `
 
 /**
- * KEYS: old record, successor record, successor's owner, sequence.
+ * KEYS: old record, successor record, successor's owner, sequence, version.
  * ARGV: expected old, next old, successor envelope, successor id, channel, message.
  * 1 = rotated, 0 = old changed meanwhile, -1 = no old record, -2 = successor id taken.
  */
@@ -39,7 +40,7 @@ redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3])
 local seq = redis.call('INCR', KEYS[4])
 redis.call('ZADD', KEYS[3], seq, ARGV[4])
-redis.call('PUBLISH', ARGV[5], ARGV[6])
+redis.call('PUBLISH', ARGV[5], ARGV[6] .. ' ' .. redis.call('INCR', KEYS[5]))
 return 1
 `
 
