@@ -370,6 +370,30 @@ describe.each(targets)('RedisStore on a %s', (targetName) => {
     }
   })
 
+  it('refunds the other policies of a key when one rejects, in Redis', async () => {
+    const prefix = uniquePrefix()
+    const { store } = await newStore({ keyPrefix: prefix })
+    const other = await newStore({ keyPrefix: prefix })
+    const keyward = await newKeyward(store)
+    const { key } = await keyward.keys.create({
+      ownerId: 'org_refund',
+      rateLimit: [
+        { name: 'burst', points: 3, duration: 60 },
+        { name: 'hourly', points: 100, duration: 3600 },
+      ],
+    })
+    for (let index = 0; index < 10; index++) await keyward.verify(key)
+    // Another process sees the hourly budget charged for the 3 served requests only.
+    const result = await (await newKeyward(other.store)).verify(key)
+    expect(result).toMatchObject({ valid: false, code: 'RATE_LIMITED' })
+    await expect
+      .poll(async () => {
+        const states = (await (await newKeyward(other.store)).verify(key)).rateLimit ?? []
+        return states.find((state) => state.policy === 'hourly')?.remaining
+      })
+      .toBe(97)
+  })
+
   it('connects a lazyConnect client itself, and the first requests wait for that connection', async () => {
     const client = await target.connect()
     clients.push(client)

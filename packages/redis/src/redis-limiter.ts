@@ -45,4 +45,11 @@ export class RedisPolicyLimiter implements PolicyLimiter {
       return insurance.consume(key, points)
     })
   }
+
+  /** Gives points back (keyward refunds the other policies when one rejects). */
+  reward(key: string, points = 1): Promise<unknown> {
+    const rewarded = withTimeout(this.redis.reward(key, points), this.timeoutMs, 'rate limit refund')
+    const insurance = this.insurance
+    return insurance === null ? rewarded : rewarded.catch(() => insurance.reward(key, points))
+  }
 }
