@@ -21,16 +21,28 @@ export function retryAfterSeconds(ms: number | undefined): string {
   return String(Math.max(1, toSeconds(ms ?? 0)))
 }
 
-const policyCache = new Map<string, string>()
+const policyCache = new Map<string, { limit: number; window: number; member: string }>()
+const quotedNames = new Map<string, string>()
+
+/** Policy names repeat on every response: quote each once. */
+function quotedName(name: string): string {
+  let quoted = quotedNames.get(name)
+  if (quoted === undefined) {
+    quoted = quoteString(name)
+    if (quotedNames.size < 10_000) quotedNames.set(name, quoted)
+  }
+  return quoted
+}
 
 function policyMember(state: RateLimitState): string {
-  // The policy part of a state changes only with the key's policies: cache the string.
-  const cacheKey = `${state.policy}\n${state.limit}\n${state.window}`
-  let member = policyCache.get(cacheKey)
-  if (member === undefined) {
-    member = `${quoteString(state.policy)};q=${state.limit};w=${state.window}`
-    if (policyCache.size < 10_000) policyCache.set(cacheKey, member)
+  // The policy part of a state changes only with the key's policies: build it once per policy.
+  const cached = policyCache.get(state.policy)
+  if (cached !== undefined && cached.limit === state.limit && cached.window === state.window) {
+    return cached.member
   }
+  const member = `${quotedName(state.policy)};q=${state.limit};w=${state.window}`
+  if (policyCache.size < 10_000)
+    policyCache.set(state.policy, { limit: state.limit, window: state.window, member })
   return member
 }
 
@@ -41,7 +53,7 @@ export function formatRateLimitPolicy(states: readonly RateLimitState[]): string
 }
 
 function stateMember(state: RateLimitState): string {
-  return `${quoteString(state.policy)};r=${state.remaining};t=${toSeconds(state.resetMs)}`
+  return `${quotedName(state.policy)};r=${state.remaining};t=${toSeconds(state.resetMs)}`
 }
 
 /** `RateLimit`: `"default";r=42;t=17` — remaining quota and seconds until the window resets. */

@@ -1,0 +1,163 @@
+/**
+ * HTTP overhead per framework: throughput of a bare route vs the same route behind `apiKeyAuth`
+ * (MemoryStore, a valid key, a rate limit too generous to reject), for Express, Hono and Koa, plus
+ * a peer row: Express with express-rate-limit and a hand-rolled header check. The servers run in a
+ * child process (one core), autocannon drives them from this one (the other core); runs are
+ * interleaved (bare, keyward, … per round) so drift hits every variant alike.
+ *
+ *   node --import tsx bench/http.bench.ts            (or `pnpm bench http`)
+ *   BENCH_SECONDS=5 BENCH_ROUNDS=3 BENCH_CONNECTIONS=32 to tune.
+ */
+import { type ChildProcess, fork } from 'node:child_process'
+import { createServer, type RequestListener } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { getRequestListener } from '@hono/node-server'
+import autocannon from 'autocannon'
+import express from 'express'
+import { rateLimit } from 'express-rate-limit'
+import { Hono } from 'hono'
+import Koa from 'koa'
+import { createKeyward } from '../packages/core/src/index.ts'
+import { apiKeyAuth as expressAuth } from '../packages/express/src/index.ts'
+import { apiKeyAuth as honoAuth } from '../packages/hono/src/index.ts'
+import { apiKeyAuth as koaAuth } from '../packages/koa/src/index.ts'
+
+const VARIANTS = [
+  'hono bare',
+  'hono keyward',
+  'express bare',
+  'express keyward',
+  'express peer',
+  'koa bare',
+  'koa keyward',
+] as const
+type Variant = (typeof VARIANTS)[number]
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
+const PAYLOAD = { hello: 'world' }
+
+/** In the child: builds every variant on its own port and reports the ports and the key. */
+async function serve(): Promise<void> {
+  const keyward = createKeyward({ prefix: 'bench', rateLimit: { points: 1_000_000_000, duration: 60 } })
+  const { key } = await keyward.keys.create({ ownerId: 'org_bench', scopes: ['bench:read'] })
+  const expected = `Bearer ${key}`
+
+  const hono = (guarded: boolean): RequestListener => {
+    const app = new Hono()
+    if (guarded) app.use('/hello', honoAuth(keyward))
+    app.get('/hello', (c) => c.json(PAYLOAD))
+    return getRequestListener(app.fetch)
+  }
+  const expressApp = (mode: 'bare' | 'keyward' | 'peer'): RequestListener => {
+    const app = express()
+    if (mode === 'keyward') app.use(expressAuth(keyward))
+    if (mode === 'peer') {
+      app.use(
+        rateLimit({
+          windowMs: 60_000,
+          limit: 1_000_000_000,
+          standardHeaders: 'draft-8',
+          legacyHeaders: false,
+        }),
+      )
+      app.use((req, res, next) => {
+        if (req.get('authorization') === expected) next()
+        else res.status(401).end()
+      })
+    }
+    app.get('/hello', (_req, res) => {
+      res.json(PAYLOAD)
+    })
+    return app
+  }
+  const koa = (guarded: boolean): RequestListener => {
+    const app = new Koa()
+    if (guarded) app.use(koaAuth(keyward))
+    app.use((ctx) => {
+      if (ctx.path === '/hello') ctx.body = PAYLOAD
+    })
+    return app.callback()
+  }
+  const listeners: Record<Variant, RequestListener> = {
+    'hono bare': hono(false),
+    'hono keyward': hono(true),
+    'express bare': expressApp('bare'),
+    'express keyward': expressApp('keyward'),
+    'express peer': expressApp('peer'),
+    'koa bare': koa(false),
+    'koa keyward': koa(true),
+  }
+  const ports: Partial<Record<Variant, number>> = {}
+  for (const variant of VARIANTS) {
+    const server = createServer(listeners[variant])
+    server.keepAliveTimeout = 60_000
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    ports[variant] = (server.address() as AddressInfo).port
+  }
+  process.send?.({ ports, key })
+}
+
+async function load(port: number, key: string, seconds: number): Promise<number> {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/hello`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    headers: { authorization: `Bearer ${key}` },
+  })
+  if (result.errors > 0 || result.non2xx > 0) {
+    throw new Error(`port ${port}: ${result.errors} errors, ${result.non2xx} non-2xx responses`)
+  }
+  return result.requests.average
+}
+
+async function main(): Promise<void> {
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['serve'], {
+    execArgv: ['--import', 'tsx'],
+    stdio: 'inherit',
+  })
+  const { ports, key } = await new Promise<{ ports: Record<Variant, number>; key: string }>(
+    (resolve, reject) => {
+      child.once('message', (message) => resolve(message as { ports: Record<Variant, number>; key: string }))
+      child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)))
+    },
+  )
+  try {
+    for (const variant of VARIANTS) await load(ports[variant], key, 1) // warm-up: JIT, caches
+    const samples = new Map<Variant, number[]>(VARIANTS.map((variant) => [variant, []]))
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const variant of VARIANTS) samples.get(variant)?.push(await load(ports[variant], key, SECONDS))
+    }
+    const mean = (variant: Variant) => {
+      const list = samples.get(variant) ?? []
+      return list.reduce((sum, value) => sum + value, 0) / list.length
+    }
+    const spread = (variant: Variant) => {
+      const list = samples.get(variant) ?? []
+      return `${Math.round(Math.min(...list))}–${Math.round(Math.max(...list))}`
+    }
+    console.log(
+      `${ROUNDS} interleaved rounds × ${SECONDS} s per variant, ${CONNECTIONS} connections, autocannon → 127.0.0.1\n`,
+    )
+    console.log('| framework | bare req/s | with keyward req/s | keyward / bare |')
+    console.log('|---|---:|---:|---:|')
+    for (const framework of ['hono', 'express', 'koa'] as const) {
+      const bare = mean(`${framework} bare`)
+      const guarded = mean(`${framework} keyward`)
+      console.log(
+        `| ${framework} | ${Math.round(bare)} (${spread(`${framework} bare`)}) | ${Math.round(guarded)} (${spread(`${framework} keyward`)}) | ${((guarded / bare) * 100).toFixed(1)} % |`,
+      )
+    }
+    const peer = mean('express peer')
+    console.log(
+      `| express + express-rate-limit + header check (peer) | ${Math.round(mean('express bare'))} | ${Math.round(peer)} (${spread('express peer')}) | ${((peer / mean('express bare')) * 100).toFixed(1)} % |`,
+    )
+  } finally {
+    child.kill('SIGTERM')
+  }
+}
+
+if (process.argv[2] === 'serve') await serve()
+else await main()
