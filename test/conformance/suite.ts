@@ -7,6 +7,7 @@
  */
 import type { Server } from 'node:http'
 import { connect } from 'node:net'
+import fc from 'fast-check'
 import { parseList } from 'structured-headers'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -647,7 +648,10 @@ export function runConformance(name: string, makeKeyward: MakeKeyward): void {
     for (const testCase of CASES) {
       it(testCase.name, async () => {
         const seen = new Map<AdapterName, Observed>()
+        const events: unknown[] = []
+        const unsubscribe = keyward.events.on('verification', (event) => events.push(event))
         for (const adapter of ADAPTERS) {
+          events.length = 0
           const { response, tokens } = await testCase.run(context(adapter.name))
           try {
             testCase.expect(response)
@@ -657,9 +661,13 @@ export function runConformance(name: string, makeKeyward: MakeKeyward): void {
           for (const token of tokens) {
             expect(response.text, `[${adapter.name}] body echoes the token`).not.toContain(token)
             expect(response.rawHeaders, `[${adapter.name}] a header echoes the token`).not.toContain(token)
+            expect(JSON.stringify(events), `[${adapter.name}] an event carries the token`).not.toContain(
+              token,
+            )
           }
           seen.set(adapter.name, response)
         }
+        unsubscribe()
         const comparable = (adapter: AdapterName, response: Observed) => {
           const headers = { ...response.headers }
           // Success and custom bodies come from the route handlers, whose JSON content types differ
@@ -674,6 +682,34 @@ export function runConformance(name: string, makeKeyward: MakeKeyward): void {
         }
       })
     }
+
+    it('garbage in the key headers always gets a 4xx from every adapter, never a 5xx', async () => {
+      const garbage = fc.sample(
+        fc.oneof(
+          fc.string({ unit: 'binary', maxLength: 200 }),
+          fc.string({ maxLength: 600 }),
+          fc.constantFrom('Bearer', 'Bearer ,', 'bearer\t', `${PREFIX}_live_`, '\u00ff'.repeat(10)),
+        ),
+        { numRuns: 60, seed: 42 },
+      )
+      for (const adapter of ADAPTERS) {
+        const { server } = servers.get(adapter.name) as { server: Server }
+        for (const value of garbage) {
+          // What Node's client can put on the wire: latin1, no CR/LF/NUL.
+          const wire = [...Buffer.from(value).toString('latin1')]
+            .filter((char) => char === '\t' || (char >= ' ' && char !== '\u007f'))
+            .join('')
+          for (const header of ['X-API-Key', 'Authorization']) {
+            const response = await request(server).get('/plain').set(header, wire)
+            expect(
+              response.status,
+              `${adapter.name} ${header}: ${JSON.stringify(wire)}`,
+            ).toBeGreaterThanOrEqual(400)
+            expect(response.status, `${adapter.name} ${header}: ${JSON.stringify(wire)}`).toBeLessThan(500)
+          }
+        }
+      }
+    })
 
     it('a raw control byte is refused by Node itself with 400, never a 5xx', async () => {
       for (const adapter of ADAPTERS) {
