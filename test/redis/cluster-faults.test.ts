@@ -38,7 +38,7 @@ async function open(): Promise<{ keyward: Keyward; store: RedisStore; client: Cl
   })
   client.on('error', () => {})
   await client.connect()
-  const store = new RedisStore({ client, commandTimeoutMs: COMMAND_TIMEOUT_MS })
+  const store = new RedisStore({ client, commandTimeoutMs: COMMAND_TIMEOUT_MS, gapCheckMs: 100 })
   const keyward = createKeyward({ prefix: 'acme', secret: TEST_SECRET, store })
   opened.push({ keyward, client })
   await until(() => subscribed(store), 'the store to subscribe')

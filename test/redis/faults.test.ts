@@ -129,7 +129,8 @@ describe.each(['closed', 'open'] as const)(
       const credits = await timedVerify(a.keyward, creditKey)
       if (failMode === 'closed') {
         expect(down.code).toBe('UNAVAILABLE')
-        expect(down.ms).toBeLessThan(50)
+        // Fails fast: well under the command timeout (the margin is for a busy CI machine).
+        expect(down.ms).toBeLessThan(COMMAND_TIMEOUT_MS / 2)
         const result = await a.keyward.verify(cachedKey)
         expect(result).toMatchObject({ valid: false, code: 'UNAVAILABLE', retryAfterMs: 1000 })
       } else {
@@ -143,7 +144,7 @@ describe.each(['closed', 'open'] as const)(
       // Never seen by this process, or spending credits: unavailable in either mode, and fast.
       expect(unknown.code).toBe('UNAVAILABLE')
       expect(credits.code).toBe('UNAVAILABLE')
-      expect(Math.max(unknown.ms, credits.ms)).toBeLessThan(50)
+      expect(Math.max(unknown.ms, credits.ms)).toBeLessThan(COMMAND_TIMEOUT_MS / 2)
       await a.keyward.keys.create({ ownerId: 'org_fault' }).then(
         () => expect.unreachable('create succeeded without Redis'),
         (error: Error) => expect(error.name).toBe('StoreError'),
