@@ -498,6 +498,24 @@ describe.each(targets)('RedisStore on a %s', (targetName) => {
     expect(Date.now() - started).toBeLessThan(1000)
   })
 
+  it('drops its cache when Redis lost its data (the version counter went backwards)', async () => {
+    const prefix = uniquePrefix()
+    const { store, client } = await newStore({ keyPrefix: prefix, gapCheckMs: 50 })
+    await ready(store)
+    const keyward = await newKeyward(store)
+    const { key, record } = await keyward.keys.create({ ownerId: 'org_lost' })
+    await keyward.keys.update(record.id, { name: 'bump the version' })
+    await sleep(100)
+    expect((await keyward.verify(key)).valid).toBe(true)
+    await client.del(`${prefix}{keys}:rec:${record.id}`, `${prefix}{keys}:version`)
+    await expect
+      .poll(async () => {
+        const result = await keyward.verify(key)
+        return result.valid ? 'VALID' : result.code
+      })
+      .toBe('NOT_FOUND')
+  })
+
   it('remembers an unknown id briefly, and forgets it as soon as that id is created elsewhere', async () => {
     const prefix = uniquePrefix()
     const a = await newStore({ keyPrefix: prefix, negativeCacheTtlMs: 60_000 })

@@ -596,8 +596,13 @@ export class RedisStore implements KeyStore {
     } catch {
       return
     }
+    if (this.seenVersion === null) return
     const expected = this.versionAtLastCheck
-    if (expected !== null && this.seenVersion !== null && this.seenVersion < expected) {
+    if (version < this.seenVersion) {
+      // The counter went backwards: Redis lost its data (flushed, restored from an old snapshot).
+      this.cache.flush()
+      this.seenVersion = version
+    } else if (expected !== null && this.seenVersion < expected) {
       this.cache.flush()
       this.seenVersion = expected
     }
