@@ -204,6 +204,23 @@ describe.each(targets)('RedisStore on a %s', (targetName) => {
     expect(final).toMatchObject({ disabled: true, scopes: ['x:y'] })
   })
 
+  it('keeps both a rotation and a concurrent revoke from another store, losing neither', async () => {
+    const prefix = uniquePrefix()
+    const a = await newStore({ keyPrefix: prefix })
+    const b = await newStore({ keyPrefix: prefix })
+    for (let round = 0; round < 10; round++) {
+      const id = `race${String(round).padStart(8, '0')}`
+      await a.store.create(storedKey(id))
+      const successor = storedKey(`succ${String(round).padStart(8, '0')}`, { rotatedFrom: id })
+      await Promise.all([
+        a.store.rotate(id, successor, { rotatedTo: successor.id, expiresAt: 99, updatedAt: 2 }),
+        b.store.update(id, { revokedAt: 42, updatedAt: 3 }),
+      ])
+      expect(await b.store.get(id)).toMatchObject({ rotatedTo: successor.id, expiresAt: 99, revokedAt: 42 })
+      expect(await b.store.get(successor.id)).toEqual(successor)
+    }
+  })
+
   it('spends credits with refill exactly like core, and never below zero', async () => {
     const { store } = await newStore({ keyPrefix: uniquePrefix() })
     const start = 1_700_000_000_000
