@@ -37,6 +37,7 @@ type Variant = (typeof VARIANTS)[number]
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32)
+const ONLY = process.env.BENCH_ONLY // e.g. `hono`: run only the variants whose name contains it
 const PAYLOAD = { hello: 'world' }
 
 /** In the child: builds every variant on its own port and reports the ports and the key. */
@@ -125,10 +126,11 @@ async function main(): Promise<void> {
     },
   )
   try {
-    for (const variant of VARIANTS) await load(ports[variant], key, 1) // warm-up: JIT, caches
+    const selected = VARIANTS.filter((variant) => ONLY === undefined || variant.includes(ONLY))
+    for (const variant of selected) await load(ports[variant], key, 1) // warm-up: JIT, caches
     const samples = new Map<Variant, number[]>(VARIANTS.map((variant) => [variant, []]))
     for (let round = 0; round < ROUNDS; round++) {
-      for (const variant of VARIANTS) samples.get(variant)?.push(await load(ports[variant], key, SECONDS))
+      for (const variant of selected) samples.get(variant)?.push(await load(ports[variant], key, SECONDS))
     }
     const mean = (variant: Variant) => {
       const list = samples.get(variant) ?? []
@@ -144,6 +146,7 @@ async function main(): Promise<void> {
     console.log('| framework | bare req/s | with keyward req/s | keyward / bare |')
     console.log('|---|---:|---:|---:|')
     for (const framework of ['hono', 'express', 'koa'] as const) {
+      if (ONLY !== undefined && !framework.includes(ONLY)) continue
       const bare = mean(`${framework} bare`)
       const guarded = mean(`${framework} keyward`)
       console.log(
@@ -151,9 +154,10 @@ async function main(): Promise<void> {
       )
     }
     const peer = mean('express peer')
-    console.log(
-      `| express + express-rate-limit + header check (peer) | ${Math.round(mean('express bare'))} | ${Math.round(peer)} (${spread('express peer')}) | ${((peer / mean('express bare')) * 100).toFixed(1)} % |`,
-    )
+    if (ONLY === undefined || 'express'.includes(ONLY))
+      console.log(
+        `| express + express-rate-limit + header check (peer) | ${Math.round(mean('express bare'))} | ${Math.round(peer)} (${spread('express peer')}) | ${((peer / mean('express bare')) * 100).toFixed(1)} % |`,
+      )
   } finally {
     child.kill('SIGTERM')
   }

@@ -495,10 +495,14 @@ const CASES: ConformanceCase[] = [
     },
   },
   {
-    name: 'requireScopes without apiKeyAuth → 401, even with a valid key',
+    name: 'requireScopes without apiKeyAuth → 401 even with a valid key, and no store lookup',
     async run(t) {
       const key = await t.createKey({ scopes: ['orders:write'] })
-      return { response: await t.get('/require-only', { Authorization: `Bearer ${key}` }), tokens: [key] }
+      const get = vi.spyOn(t.keyward.store, 'get')
+      const response = await t.get('/require-only', { Authorization: `Bearer ${key}` })
+      expect(get).not.toHaveBeenCalled()
+      get.mockRestore()
+      return { response, tokens: [key] }
     },
     expect(response) {
       expect(response.status).toBe(401)
