@@ -98,10 +98,33 @@ async function serve(): Promise<void> {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     ports[variant] = (server.address() as AddressInfo).port
   }
+  // The parent asks for this process's CPU time around each run: CPU µs per request is far less
+  // sensitive to a busy machine than req/s.
+  process.on('message', () => {
+    const { user, system } = process.cpuUsage()
+    process.send?.({ cpuMicros: user + system })
+  })
   process.send?.({ ports, key })
 }
 
-async function load(port: number, key: string, seconds: number): Promise<number> {
+let serverProcess: ChildProcess | undefined
+
+async function serverCpuMicros(): Promise<number> {
+  const child = serverProcess as ChildProcess
+  return new Promise((resolve) => {
+    child.once('message', (message) => resolve((message as { cpuMicros: number }).cpuMicros))
+    child.send('cpu')
+  })
+}
+
+interface Sample {
+  requestsPerSecond: number
+  /** Server CPU time (user + system) per request, µs. */
+  cpuPerRequest: number
+}
+
+async function load(port: number, key: string, seconds: number): Promise<Sample> {
+  const cpuBefore = await serverCpuMicros()
   const result = await autocannon({
     url: `http://127.0.0.1:${port}/hello`,
     connections: CONNECTIONS,
@@ -111,7 +134,11 @@ async function load(port: number, key: string, seconds: number): Promise<number>
   if (result.errors > 0 || result.non2xx > 0) {
     throw new Error(`port ${port}: ${result.errors} errors, ${result.non2xx} non-2xx responses`)
   }
-  return result.requests.average
+  const cpuAfter = await serverCpuMicros()
+  return {
+    requestsPerSecond: result.requests.average,
+    cpuPerRequest: (cpuAfter - cpuBefore) / result.requests.total,
+  }
 }
 
 async function main(): Promise<void> {
@@ -119,6 +146,7 @@ async function main(): Promise<void> {
     execArgv: ['--import', 'tsx'],
     stdio: 'inherit',
   })
+  serverProcess = child
   const { ports, key } = await new Promise<{ ports: Record<Variant, number>; key: string }>(
     (resolve, reject) => {
       child.once('message', (message) => resolve(message as { ports: Record<Variant, number>; key: string }))
@@ -128,36 +156,41 @@ async function main(): Promise<void> {
   try {
     const selected = VARIANTS.filter((variant) => ONLY === undefined || variant.includes(ONLY))
     for (const variant of selected) await load(ports[variant], key, 1) // warm-up: JIT, caches
-    const samples = new Map<Variant, number[]>(VARIANTS.map((variant) => [variant, []]))
+    const samples = new Map<Variant, Sample[]>(VARIANTS.map((variant) => [variant, []]))
     for (let round = 0; round < ROUNDS; round++) {
       for (const variant of selected) samples.get(variant)?.push(await load(ports[variant], key, SECONDS))
     }
-    const mean = (variant: Variant) => {
+    const mean = (variant: Variant, field: keyof Sample) => {
       const list = samples.get(variant) ?? []
-      return list.reduce((sum, value) => sum + value, 0) / list.length
+      return list.reduce((sum, sample) => sum + sample[field], 0) / list.length
     }
     const spread = (variant: Variant) => {
-      const list = samples.get(variant) ?? []
+      const list = (samples.get(variant) ?? []).map((sample) => sample.requestsPerSecond)
       return `${Math.round(Math.min(...list))}–${Math.round(Math.max(...list))}`
+    }
+    const row = (label: string, bare: Variant, guarded: Variant) => {
+      const bareRps = mean(bare, 'requestsPerSecond')
+      const guardedRps = mean(guarded, 'requestsPerSecond')
+      const bareCpu = mean(bare, 'cpuPerRequest')
+      const guardedCpu = mean(guarded, 'cpuPerRequest')
+      console.log(
+        `| ${label} | ${Math.round(bareRps)} (${spread(bare)}) | ${Math.round(guardedRps)} (${spread(guarded)}) | ${((guardedRps / bareRps) * 100).toFixed(1)} % | ${bareCpu.toFixed(1)} → ${guardedCpu.toFixed(1)} | ${((bareCpu / guardedCpu) * 100).toFixed(1)} % |`,
+      )
     }
     console.log(
       `${ROUNDS} interleaved rounds × ${SECONDS} s per variant, ${CONNECTIONS} connections, autocannon → 127.0.0.1\n`,
     )
-    console.log('| framework | bare req/s | with keyward req/s | keyward / bare |')
-    console.log('|---|---:|---:|---:|')
+    console.log(
+      '| framework | bare req/s (min–max) | guarded req/s (min–max) | req/s ratio | server CPU µs/request | CPU ratio (bare/guarded) |',
+    )
+    console.log('|---|---:|---:|---:|---:|---:|')
     for (const framework of ['hono', 'express', 'koa'] as const) {
       if (ONLY !== undefined && !framework.includes(ONLY)) continue
-      const bare = mean(`${framework} bare`)
-      const guarded = mean(`${framework} keyward`)
-      console.log(
-        `| ${framework} | ${Math.round(bare)} (${spread(`${framework} bare`)}) | ${Math.round(guarded)} (${spread(`${framework} keyward`)}) | ${((guarded / bare) * 100).toFixed(1)} % |`,
-      )
+      row(`${framework} + keyward`, `${framework} bare`, `${framework} keyward`)
     }
-    const peer = mean('express peer')
-    if (ONLY === undefined || 'express'.includes(ONLY))
-      console.log(
-        `| express + express-rate-limit + header check (peer) | ${Math.round(mean('express bare'))} | ${Math.round(peer)} (${spread('express peer')}) | ${((peer / mean('express bare')) * 100).toFixed(1)} % |`,
-      )
+    if (ONLY === undefined || 'express'.includes(ONLY)) {
+      row('express + express-rate-limit + header check (peer)', 'express bare', 'express peer')
+    }
   } finally {
     child.kill('SIGTERM')
   }
