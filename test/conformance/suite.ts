@@ -550,6 +550,25 @@ const CASES: ConformanceCase[] = [
     expect: expectSuccess,
   },
   {
+    name: 'a configured `headers` list is read instead of the defaults',
+    async run(t) {
+      const key = await t.createKey()
+      return { response: await t.get('/x-token', { 'X-Token': key }), tokens: [key] }
+    },
+    expect: expectSuccess,
+  },
+  {
+    name: 'with a configured `headers` list, Authorization and X-API-Key are ignored',
+    async run(t) {
+      const key = await t.createKey()
+      return {
+        response: await t.get('/x-token', { Authorization: `Bearer ${key}`, 'X-API-Key': key }),
+        tokens: [key],
+      }
+    },
+    expect: expectMissing,
+  },
+  {
     name: 'a store that rejects with StoreError → 503 with Retry-After',
     async run(t) {
       const key = await t.createKey()
@@ -581,6 +600,7 @@ function routes(keyward: Keyward, unavailable: Keyward): RouteSpec[] {
     { path: '/any', keyward, auth: { ...quiet, scopes: { anyOf: ['admin', 'reports:read'] } } },
     { path: '/cost', keyward, auth: { ...quiet, cost: 2 } },
     { path: '/query', keyward, auth: { ...quiet, query: 'api_key' } },
+    { path: '/x-token', keyward, auth: { ...quiet, headers: ['X-Token'] } },
     {
       path: '/guarded',
       keyward,
@@ -595,7 +615,9 @@ function routes(keyward: Keyward, unavailable: Keyward): RouteSpec[] {
 }
 
 /**
- * Registers the conformance suite for a keyward built by `makeKeyward` (which must add its store).
+ * Registers the conformance suite for a keyward built by `makeKeyward` (which must add its store,
+ * and a `secret` for a shared store). The suite calls `keyward.close()` when it is done; close
+ * clients you passed to the store yourself.
  *
  * @example
  * runConformance('MemoryStore', (options) => createKeyward({ ...options, store: new MemoryStore() }))
