@@ -158,3 +158,11 @@ describe('structured-field serialisation', () => {
     expect(formatRateLimit([state({ resetMs: 0 })])).toBe('"default";r=42;t=0')
   })
 })
+
+describe('toHttpResponse realm', () => {
+  it('refuses a realm that could break out of the quoted-string or the header', () => {
+    for (const realm of ['a"b', 'a\\b', 'a\r\nSet-Cookie: x', '']) {
+      expect(() => toHttpResponse({ valid: false, code: 'MISSING' }, { realm })).toThrow(TypeError)
+    }
+  })
+})

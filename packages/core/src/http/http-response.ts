@@ -139,6 +139,8 @@ export function toHttpResponse(
 ): HttpResponse {
   if (result.valid) return { status: 200, headers: successHeaders(result) }
   const realm = options.realm
+  // The realm goes into a quoted-string: refuse what could break out of it (or out of the header).
+  if (!isValidRealm(realm)) throw new TypeError('keyward: toHttpResponse: invalid realm')
   const headers: Record<string, string> = {
     'Content-Type': PROBLEM_CONTENT_TYPE,
     'Cache-Control': 'no-store',
