@@ -148,6 +148,9 @@ it('answers UNAVAILABLE fast while the whole cluster is down, and recovers when 
   await cluster.waitUntilHealthy()
   await until(async () => codeOf(await reader.keyward.verify(key)) === 'VALID', 'verification to recover')
   await until(() => subscribed(reader.store) && subscribed(writer.store), 'both stores to resubscribe')
+  // The writer has not sent a command since the outage: its client may still be between retries
+  // (status `close`), and the store fails fast rather than queueing. Wait for it to reconnect.
+  await until(() => writer.client.status === 'ready', "the writer's client to reconnect")
   const { key: fresh, record } = await writer.keyward.keys.create({ ownerId: 'org_cluster' })
   expect(codeOf(await reader.keyward.verify(fresh))).toBe('VALID')
   const revokedAt = Date.now()
