@@ -9,6 +9,7 @@
  *   BENCH_SECONDS=5 BENCH_ROUNDS=3 BENCH_CONNECTIONS=32 to tune.
  */
 import { type ChildProcess, fork } from 'node:child_process'
+import { createHmac, randomBytes } from 'node:crypto'
 import { createServer, type RequestListener } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -16,7 +17,8 @@ import { getRequestListener } from '@hono/node-server'
 import autocannon from 'autocannon'
 import express from 'express'
 import { rateLimit } from 'express-rate-limit'
-import { Hono } from 'hono'
+import { Hono, type MiddlewareHandler } from 'hono'
+import { bearerAuth } from 'hono/bearer-auth'
 import Koa from 'koa'
 import { createKeyward } from '../packages/core/src/index.ts'
 import { apiKeyAuth as expressAuth } from '../packages/express/src/index.ts'
@@ -26,6 +28,8 @@ import { apiKeyAuth as koaAuth } from '../packages/koa/src/index.ts'
 const VARIANTS = [
   'hono bare',
   'hono keyward',
+  'hono hmac',
+  'hono bearer-auth',
   'express bare',
   'express keyward',
   'express peer',
@@ -46,9 +50,20 @@ async function serve(): Promise<void> {
   const { key } = await keyward.keys.create({ ownerId: 'org_bench', scopes: ['bench:read'] })
   const expected = `Bearer ${key}`
 
-  const hono = (guarded: boolean): RequestListener => {
+  // The floor: one HMAC-SHA-256 of the presented key, the work verify cannot skip, and nothing else.
+  const pepper = randomBytes(32)
+  const hmacFloor: MiddlewareHandler = async (c, next) => {
+    createHmac('sha256', pepper)
+      .update(c.req.header('authorization') ?? '')
+      .digest()
+    await next()
+  }
+  const hono = (mode: 'bare' | 'keyward' | 'hmac' | 'bearer-auth'): RequestListener => {
     const app = new Hono()
-    if (guarded) app.use('/hello', honoAuth(keyward))
+    if (mode === 'keyward') app.use('/hello', honoAuth(keyward))
+    if (mode === 'hmac') app.use('/hello', hmacFloor)
+    // Peer: Hono's own bearer-auth with one static token (no store, no limits, no key records).
+    if (mode === 'bearer-auth') app.use('/hello', bearerAuth({ token: key }))
     app.get('/hello', (c) => c.json(PAYLOAD))
     return getRequestListener(app.fetch)
   }
@@ -83,8 +98,10 @@ async function serve(): Promise<void> {
     return app.callback()
   }
   const listeners: Record<Variant, RequestListener> = {
-    'hono bare': hono(false),
-    'hono keyward': hono(true),
+    'hono bare': hono('bare'),
+    'hono keyward': hono('keyward'),
+    'hono hmac': hono('hmac'),
+    'hono bearer-auth': hono('bearer-auth'),
     'express bare': expressApp('bare'),
     'express keyward': expressApp('keyward'),
     'express peer': expressApp('peer'),
@@ -187,6 +204,10 @@ async function main(): Promise<void> {
     for (const framework of ['hono', 'express', 'koa'] as const) {
       if (ONLY !== undefined && !framework.includes(ONLY)) continue
       row(`${framework} + keyward`, `${framework} bare`, `${framework} keyward`)
+    }
+    if (ONLY === undefined || 'hono'.includes(ONLY)) {
+      row('hono + one HMAC-SHA-256 per request (floor)', 'hono bare', 'hono hmac')
+      row('hono + hono/bearer-auth, one static token (peer)', 'hono bare', 'hono bearer-auth')
     }
     if (ONLY === undefined || 'express'.includes(ONLY)) {
       row('express + express-rate-limit + header check (peer)', 'express bare', 'express peer')
