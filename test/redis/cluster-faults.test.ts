@@ -1,8 +1,8 @@
 import { Cluster } from 'ioredis'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import { createKeyward, type Keyward, type VerifyResult } from '../../packages/core/src/index.ts'
+import { createKeyward, type Keyward } from '../../packages/core/src/index.ts'
 import { RedisStore } from '../../packages/redis/src/index.ts'
-import { TEST_SECRET } from '../support/redis-fixtures.ts'
+import { codeOf, subscribed, TEST_SECRET, until as waitUntil } from '../support/redis-fixtures.ts'
 import { type RedisClusterServers, sleep, startRedisCluster } from '../support/redis-server.ts'
 
 const COMMAND_TIMEOUT_MS = 300
@@ -45,10 +45,6 @@ async function open(): Promise<{ keyward: Keyward; store: RedisStore; client: Cl
   return { keyward, store, client }
 }
 
-function subscribed(store: RedisStore): boolean {
-  return (store as unknown as { subscribed: boolean }).subscribed
-}
-
 /** The port of the node carrying this store's pub/sub subscription. */
 function subscriptionPort(store: RedisStore): number | undefined {
   const subscriber = (
@@ -59,20 +55,9 @@ function subscriptionPort(store: RedisStore): number | undefined {
   return subscriber.subscriber?.getInstance()?.options.port
 }
 
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await condition()) return
-    await sleep(10)
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
-
-const codeOf = (result: VerifyResult) => (result.valid ? 'VALID' : result.code)
+/** Waits for `condition`, 10_000 ms unless told otherwise. */
+const until = (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) =>
+  waitUntil(condition, what, timeoutMs)
 
 /** The port of the node serving the `{keys}` slot (records and owner indexes). */
 async function recordsPort(client: Cluster): Promise<number> {

@@ -1,8 +1,14 @@
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createKeyward, type Keyward, type VerifyResult } from '../../packages/core/src/index.ts'
+import { createKeyward, type Keyward } from '../../packages/core/src/index.ts'
 import { type FailMode, RedisStore } from '../../packages/redis/src/index.ts'
-import { singleNodeClient, TEST_SECRET } from '../support/redis-fixtures.ts'
+import {
+  codeOf,
+  singleNodeClient,
+  subscribed,
+  TEST_SECRET,
+  until as waitUntil,
+} from '../support/redis-fixtures.ts'
 import { type RedisServer, sleep, startRedisServer } from '../support/redis-server.ts'
 
 const COMMAND_TIMEOUT_MS = 300
@@ -45,24 +51,9 @@ async function node(failMode: FailMode): Promise<Node> {
   return created
 }
 
-function subscribed(store: RedisStore): boolean {
-  return (store as unknown as { subscribed: boolean }).subscribed
-}
-
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 5000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await condition()) return
-    await sleep(10)
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
-
-const codeOf = (result: VerifyResult) => (result.valid ? 'VALID' : result.code)
+/** Waits for `condition`, 5000 ms unless told otherwise. */
+const until = (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000) =>
+  waitUntil(condition, what, timeoutMs)
 
 /** Verifies and measures; fails the test if a verification takes longer than `limitMs`. */
 async function timedVerify(keyward: Keyward, key: string): Promise<{ code: string; ms: number }> {

@@ -4,9 +4,12 @@
  * Clients reconnect quickly (fault tests restart servers) and always carry an `error` listener.
  */
 import { Cluster, Redis } from 'ioredis'
+import type { VerifyResult } from '../../packages/core/src/index.ts'
+import type { RedisStore } from '../../packages/redis/src/index.ts'
 import {
   type RedisClusterServers,
   type RedisServer,
+  sleep,
   startRedisCluster,
   startRedisServer,
 } from './redis-server.ts'
@@ -110,3 +113,24 @@ async function nodeOf(nodes: readonly RedisServer[], key: string): Promise<Redis
   }
   throw new Error(`key ${key} is on no node`)
 }
+
+/** Whether a store's pub/sub subscription is up (a private flag: tests only). */
+export function subscribed(store: RedisStore): boolean {
+  return (store as unknown as { subscribed: boolean }).subscribed
+}
+
+/** Polls `condition` every 10 ms until it holds; throws naming `what` after `timeoutMs`. */
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await condition()) return
+    await sleep(10)
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+export const codeOf = (result: VerifyResult): string => (result.valid ? 'VALID' : result.code)
