@@ -1,27 +1,14 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { keywardWithClock, START } from '../../../test/support/core-fixtures.ts'
 import { refillCredits, spendFrom } from './credits.ts'
-import { createKeyward, type KeywardOptions } from './keyward.ts'
+import type { KeywardOptions } from './keyward.ts'
 import type { StoredCredits } from './types.ts'
 
-const START = Date.UTC(2026, 0, 1)
 const MINUTE = 60_000
 
-function testClock(start = START) {
-  let time = start
-  const now = () => time
-  return Object.assign(now, {
-    advance(ms: number) {
-      time += ms
-    },
-  })
-}
-
-function setup(options: KeywardOptions = {}) {
-  const clock = testClock()
-  const keyward = createKeyward({ now: clock, ...options })
-  return { keyward, clock }
-}
+// Default prefix (`kw`): these tests do not care which.
+const setup = (options: KeywardOptions = {}) => keywardWithClock({ prefix: 'kw', ...options })
 
 describe('credit arithmetic', () => {
   const credits = (remaining: number, refill: StoredCredits['refill'] = null): StoredCredits => ({

@@ -1,20 +1,13 @@
 import { describe, expect, it } from 'vitest'
+import { keywardWithClock, START } from '../../../test/support/core-fixtures.ts'
 import { type KeyLifecycleEvent, KeywardEmitter, type VerificationEvent } from './events.ts'
 import { formatKey, parseKey, randomBase62 } from './key-format.ts'
 import { createKeyward, type KeywardOptions } from './keyward.ts'
 import { MemoryStore } from './store/memory-store.ts'
 import type { StoredKey } from './types.ts'
 
-const START = Date.UTC(2026, 0, 1)
-
 function setup(options: KeywardOptions = {}) {
-  let time = START
-  const clock = Object.assign(() => time, {
-    advance(ms: number) {
-      time += ms
-    },
-  })
-  const keyward = createKeyward({ prefix: 'acme', now: clock, ...options })
+  const { keyward, clock } = keywardWithClock(options)
   const verifications: VerificationEvent[] = []
   keyward.events.on('verification', (event) => verifications.push(event))
   return { keyward, clock, verifications }

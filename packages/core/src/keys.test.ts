@@ -1,27 +1,12 @@
 import { describe, expect, it } from 'vitest'
+import { keywardWithClock, START } from '../../../test/support/core-fixtures.ts'
 import { InvalidArgumentError, KeyNotFoundError } from './errors.ts'
 import type { KeyLifecycleEvent } from './events.ts'
 import { parseKey } from './key-format.ts'
-import { createKeyward, type KeywardOptions, type UpdateKeyInput } from './keyward.ts'
+import type { UpdateKeyInput } from './keyward.ts'
 import type { KeyRecord } from './types.ts'
 
-const START = Date.UTC(2026, 0, 1)
-
-function testClock(start = START) {
-  let time = start
-  const now = () => time
-  return Object.assign(now, {
-    advance(ms: number) {
-      time += ms
-    },
-  })
-}
-
-function setup(options: KeywardOptions = {}) {
-  const clock = testClock()
-  const keyward = createKeyward({ prefix: 'acme', now: clock, ...options })
-  return { keyward, clock }
-}
+const setup = keywardWithClock
 
 /** Asserts that `record` (and its JSON) carries neither the key, its secret nor the stored hash. */
 async function expectNoSecrets(keyward: ReturnType<typeof setup>['keyward'], key: string, record: KeyRecord) {

@@ -1,24 +1,13 @@
 import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
+import { keywardWithClock, START } from '../../../test/support/core-fixtures.ts'
 import { InvalidArgumentError } from './errors.ts'
 import { KeyHasher } from './hashing.ts'
 import { BASE62_ALPHABET, formatKey, isWellFormedKey, parseKey, randomBase62 } from './key-format.ts'
-import { createKeyward, type KeywardOptions } from './keyward.ts'
+import { createKeyward } from './keyward.ts'
 import type { KeyStore, PolicyLimiter } from './store/interface.ts'
 import { MemoryStore } from './store/memory-store.ts'
 import type { ResolvedPolicy, StoredKey, VerifyResult } from './types.ts'
-
-const START = Date.UTC(2026, 0, 1)
-
-function testClock(start = START) {
-  let time = start
-  const now = () => time
-  return Object.assign(now, {
-    advance(ms: number) {
-      time += ms
-    },
-  })
-}
 
 /** Wraps a store so every method call is recorded. */
 function countingStore(inner: KeyStore = new MemoryStore()) {
@@ -36,11 +25,7 @@ function countingStore(inner: KeyStore = new MemoryStore()) {
   return { store, calls }
 }
 
-function setup(options: KeywardOptions = {}) {
-  const clock = testClock()
-  const keyward = createKeyward({ prefix: 'acme', now: clock, ...options })
-  return { keyward, clock }
-}
+const setup = keywardWithClock
 
 /** The same key with another secret (and a correct checksum): passes the offline checks. */
 function withOtherSecret(key: string): string {
