@@ -5,6 +5,7 @@
  * responses are those of every other adapter (DESIGN §4).
  */
 import {
+  type RequireScopesOptions as CoreRequireScopesOptions,
   checkMiddlewareOptions,
   createAuthenticator,
   createScopeCheck,
@@ -27,12 +28,8 @@ export interface ExpressRejectionContext {
 /** Options of `apiKeyAuth`; see `AuthenticatorOptions` in `@keyward/core` for the shared ones. */
 export type ApiKeyAuthOptions = MiddlewareOptions<Request, ExpressRejectionContext, void | Promise<void>>
 
-export interface RequireScopesOptions {
-  /** `realm` of the `WWW-Authenticate` challenge; use the one given to `apiKeyAuth`. @default 'api' */
-  realm?: string
-  /** Sends a custom response instead of the default 401/403 problem. @default none */
-  onRejected?: ApiKeyAuthOptions['onRejected']
-}
+/** Options of `requireScopes`: `realm` (use `apiKeyAuth`'s) and `onRejected` (as for `apiKeyAuth`). */
+export type RequireScopesOptions = CoreRequireScopesOptions<ApiKeyAuthOptions['onRejected']>
 
 /** Copies a core response onto Express's, byte for byte: Node's `setHeader`, not `res.set`/`res.json`, which add a charset. */
 function send(res: Response, response: HttpResponse): void {
@@ -107,7 +104,7 @@ export function requireScopes(
   options: RequireScopesOptions = {},
 ): RequestHandler {
   checkMiddlewareOptions(options)
-  const check = createScopeCheck(requirement, options.realm === undefined ? {} : { realm: options.realm })
+  const check = createScopeCheck(requirement, options)
   const { onRejected } = options
 
   return async function requireScopes(req: Request, res: Response, next: NextFunction): Promise<void> {

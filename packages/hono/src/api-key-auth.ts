@@ -5,6 +5,7 @@
  * responses are those of every other adapter (DESIGN §4).
  */
 import {
+  type RequireScopesOptions as CoreRequireScopesOptions,
   checkMiddlewareOptions,
   createAuthenticator,
   createScopeCheck,
@@ -32,12 +33,8 @@ export type KeywardEnv = { Variables: Variables }
 /** Options of `apiKeyAuth`; see `AuthenticatorOptions` in `@keyward/core` for the shared ones. */
 export type ApiKeyAuthOptions = MiddlewareOptions<Context, Context, Response | Promise<Response>>
 
-export interface RequireScopesOptions {
-  /** `realm` of the `WWW-Authenticate` challenge; use the one given to `apiKeyAuth`. @default 'api' */
-  realm?: string
-  /** Returns a custom response instead of the default 401/403 problem. @default none */
-  onRejected?: ApiKeyAuthOptions['onRejected']
-}
+/** Options of `requireScopes`: `realm` (use `apiKeyAuth`'s) and `onRejected` (as for `apiKeyAuth`). */
+export type RequireScopesOptions = CoreRequireScopesOptions<ApiKeyAuthOptions['onRejected']>
 
 /** Node's request, when running on `@hono/node-server` (what its `getConnInfo` reads too). */
 interface NodeIncoming {
@@ -166,7 +163,7 @@ export function requireScopes(
   options: RequireScopesOptions = {},
 ): MiddlewareHandler<KeywardEnv> {
   checkMiddlewareOptions(options)
-  const check = createScopeCheck(requirement, options.realm === undefined ? {} : { realm: options.realm })
+  const check = createScopeCheck(requirement, options)
   const { onRejected } = options
 
   return async function requireScopes(c: Context<KeywardEnv>, next: Next): Promise<Response | undefined> {

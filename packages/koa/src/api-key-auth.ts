@@ -5,6 +5,7 @@
  * are those of every other adapter (DESIGN §4).
  */
 import {
+  type RequireScopesOptions as CoreRequireScopesOptions,
   checkMiddlewareOptions,
   createAuthenticator,
   createScopeCheck,
@@ -30,12 +31,8 @@ export type KeywardContext = ParameterizedContext<KeywardState>
 /** Options of `apiKeyAuth`; see `AuthenticatorOptions` in `@keyward/core` for the shared ones. */
 export type ApiKeyAuthOptions = MiddlewareOptions<KeywardContext, KeywardContext, void | Promise<void>>
 
-export interface RequireScopesOptions {
-  /** `realm` of the `WWW-Authenticate` challenge; use the one given to `apiKeyAuth`. @default 'api' */
-  realm?: string
-  /** Sets a custom response instead of the default 401/403 problem. @default none */
-  onRejected?: ApiKeyAuthOptions['onRejected']
-}
+/** Options of `requireScopes`: `realm` (use `apiKeyAuth`'s) and `onRejected` (as for `apiKeyAuth`). */
+export type RequireScopesOptions = CoreRequireScopesOptions<ApiKeyAuthOptions['onRejected']>
 
 /** Copies a core response onto Koa's; `Content-Type` is set first so Koa does not pick its own. */
 function send(ctx: KeywardContext, response: HttpResponse): void {
@@ -110,7 +107,7 @@ export function requireScopes(
   options: RequireScopesOptions = {},
 ): Middleware<KeywardState> {
   checkMiddlewareOptions(options)
-  const check = createScopeCheck(requirement, options.realm === undefined ? {} : { realm: options.realm })
+  const check = createScopeCheck(requirement, options)
   const { onRejected } = options
 
   return async function requireScopes(ctx: KeywardContext, next: Next): Promise<void> {

@@ -62,6 +62,14 @@ export interface MiddlewareOptions<TRequest, TContext, TRejected> extends Authen
   clientAddress?: (request: TRequest) => string | undefined
 }
 
+/** Options of every adapter's `requireScopes`; `TOnRejected` is that adapter's `onRejected`. */
+export interface RequireScopesOptions<TOnRejected> {
+  /** `realm` of the `WWW-Authenticate` challenge; use the one given to `apiKeyAuth`. @default 'api' */
+  realm?: string
+  /** A custom response instead of the default 401/403 problem, as for `apiKeyAuth`. @default none */
+  onRejected?: TOnRejected
+}
+
 /** Validates the adapter-level function options (`skip`, `onRejected`, `clientAddress`). */
 export function checkMiddlewareOptions(options: unknown): void {
   if (options === null || typeof options !== 'object') throw new ConfigError('options', 'must be an object')

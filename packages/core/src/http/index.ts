@@ -11,6 +11,7 @@ export {
   DEFAULT_KEY_HEADERS,
   DEFAULT_REALM,
   type MiddlewareOptions,
+  type RequireScopesOptions,
 } from './authenticator.ts'
 export type { BruteForceOptions } from './brute-force-guard.ts'
 export {
