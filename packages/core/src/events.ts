@@ -95,3 +95,27 @@ export class KeywardEmitter {
     this.listeners.clear()
   }
 }
+
+/**
+ * Emits a `verification` event, building it only when someone listens (the hot path pays nothing
+ * otherwise). Used by `verify` and by the HTTP layer for requests it rejects before `verify`.
+ */
+export function emitVerification(
+  events: KeywardEmitter,
+  now: () => number,
+  code: VerifyCode | 'VALID',
+  keyId: string | null,
+  ownerId: string | null,
+  cost: number,
+): void {
+  if (!events.has('verification')) return
+  events.emit('verification', {
+    type: 'verification',
+    valid: code === 'VALID',
+    code,
+    keyId,
+    ownerId,
+    cost,
+    timestamp: now(),
+  })
+}

@@ -5,7 +5,7 @@
  * credits — and returns a result for every expected outcome instead of throwing.
  */
 import { ConfigError, InvalidArgumentError, KeyNotFoundError } from './errors.ts'
-import { KeywardEmitter } from './events.ts'
+import { emitVerification as emitVerificationEvent, KeywardEmitter } from './events.ts'
 import { KeyHasher, type Pepper } from './hashing.ts'
 import { type Environment, generateKey, PREFIX_PATTERN, parseKey, type RandomSource } from './key-format.ts'
 import { RateLimits, resolvePolicies } from './rate-limits.ts'
@@ -186,18 +186,7 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
     keyId: string | null,
     ownerId: string | null,
     cost: number,
-  ) => {
-    if (!events.has('verification')) return
-    events.emit('verification', {
-      type: 'verification',
-      valid: code === 'VALID',
-      code,
-      keyId,
-      ownerId,
-      cost,
-      timestamp: now(),
-    })
-  }
+  ) => emitVerificationEvent(events, now, code, keyId, ownerId, cost)
 
   const fail = (failure: VerifyFailure, keyId: string | null, ownerId: string | null): VerifyFailure => {
     emitVerification(failure.code, keyId, ownerId, 0)

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 import { ConfigError } from '../errors.ts'
+import type { VerificationEvent } from '../events.ts'
 import { createKeyward } from '../keyward.ts'
 import { createAuthenticator, createScopeCheck } from './authenticator.ts'
 import type { HttpRequestView } from './extract-key.ts'
@@ -65,6 +66,22 @@ describe('createAuthenticator', () => {
     const outcome = await authenticator.authenticate(view({}))
     expect(outcome.ok ? 200 : outcome.response.status).toBe(401)
     expect(verify).not.toHaveBeenCalled()
+  })
+
+  it('reports requests rejected before verify as verification events, without the value', async () => {
+    const { keyward, authenticator, verify } = setup()
+    const events: VerificationEvent[] = []
+    keyward.events.on('verification', (event) => events.push(event))
+    const garbage = `kw_live_${'y'.repeat(600)}`
+    await authenticator.authenticate(view({}))
+    await authenticator.authenticate(view({ 'x-api-key': garbage }))
+    expect(verify).not.toHaveBeenCalled()
+    expect(events.map((event) => [event.code, event.valid, event.keyId, event.cost])).toEqual([
+      ['MISSING', false, null, 0],
+      ['MALFORMED', false, null, 0],
+    ])
+    expect(events.every((event) => event.timestamp === keyward.now())).toBe(true)
+    expect(JSON.stringify(events)).not.toContain('yyyy')
   })
 
   it('blocks an address after `points` failed attempts, before any key lookup, until blockDuration passes', async () => {

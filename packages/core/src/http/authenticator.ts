@@ -6,6 +6,7 @@
  * so all three answer byte-for-byte alike.
  */
 import { ConfigError, KeywardError } from '../errors.ts'
+import { emitVerification } from '../events.ts'
 import type { Keyward } from '../keyward.ts'
 import { checkRequirement, missingScopes, type ScopeRequirement, satisfies } from '../scopes.ts'
 import type { VerifiedKey, VerifyCode, VerifyFailure, VerifyOptions, VerifyResult } from '../types.ts'
@@ -258,7 +259,13 @@ export function createAuthenticator(keyward: Keyward, options: AuthenticatorOpti
           return reject({ valid: false, code: 'TOO_MANY_FAILED_ATTEMPTS', retryAfterMs: blockedMs })
       }
       const extraction = extractKey(request, headers, query)
-      if (extraction.kind === 'missing') return reject(MISSING_RESULT)
+      if (extraction.kind !== 'key') {
+        // Rejected before verify (no key, or a value that cannot be one): still one `verification`
+        // event per request, so monitoring sees garbage and duplicated headers too.
+        const early = extraction.kind === 'missing' ? MISSING_RESULT : MALFORMED_RESULT
+        emitVerification(keyward.events, () => keyward.now(), early.code, null, null, 0)
+        if (early === MISSING_RESULT) return reject(MISSING_RESULT)
+      }
       const result =
         extraction.kind === 'key' ? await keyward.verify(extraction.token, verifyOptions) : MALFORMED_RESULT
       if (result.valid) return { ok: true, key: result.key, result, headers: successHeaders(result) }
