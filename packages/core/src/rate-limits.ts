@@ -86,11 +86,21 @@ export class RateLimits {
   }
 
   /** Takes one point from each policy for `keyId`. Throws `StoreError` if the backend failed. */
-  async consume(keyId: string, policies: readonly ResolvedPolicy[]): Promise<ConsumeOutcome> {
+  consume(keyId: string, policies: readonly ResolvedPolicy[]): Promise<ConsumeOutcome> {
     if (policies.length === 1) {
+      // The common case, on the hot path: one promise from the limiter, no async wrappers.
       const policy = policies[0] as ResolvedPolicy
-      return this.collect([await this.consumeOne(policy, keyId)])
+      return this.limiterFor(policy)
+        .consume(keyId, 1)
+        .then(
+          (result) => ({ limited: false, states: [toState(policy, result, false)], retryAfterMs: 0 }),
+          (rejection: unknown) => this.collect([this.rejected(policy, rejection)]),
+        )
     }
+    return this.consumeAll(keyId, policies)
+  }
+
+  private async consumeAll(keyId: string, policies: readonly ResolvedPolicy[]): Promise<ConsumeOutcome> {
     const outcome = this.collect(await Promise.all(policies.map((policy) => this.consumeOne(policy, keyId))))
     if (outcome.limited) this.refundAccepted(keyId, policies, outcome.states)
     return outcome
@@ -116,9 +126,14 @@ export class RateLimits {
     try {
       return toState(policy, await this.limiterFor(policy).consume(keyId, 1), false)
     } catch (rejection) {
-      if (isLimiterResult(rejection)) return toState(policy, rejection, true)
-      throw new StoreError('keyward: rate limiter backend failed', { cause: rejection })
+      return this.rejected(policy, rejection)
     }
+  }
+
+  /** A limiter rejection: over the limit (a limiter result), or a backend failure (`StoreError`). */
+  private rejected(policy: ResolvedPolicy, rejection: unknown): RateLimitState {
+    if (isLimiterResult(rejection)) return toState(policy, rejection, true)
+    throw new StoreError('keyward: rate limiter backend failed', { cause: rejection })
   }
 
   private collect(states: RateLimitState[]): ConsumeOutcome {
