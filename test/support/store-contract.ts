@@ -80,6 +80,14 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreHa
       expect(await store.get(record.id)).toEqual(updated)
     })
 
+    it('replaces the hash and pepper version (a re-hash under a new pepper)', async () => {
+      const record = makeRecord()
+      await store.create(record)
+      const rehashed = 'cmVoYXNoZWQtdW5kZXItdGhlLW5ldy1wZXBwZXItdmVyc2lvbg'
+      await store.update(record.id, { updatedAt: record.updatedAt, hash: rehashed, pepperVersion: 2 })
+      expect(await store.get(record.id)).toEqual({ ...record, hash: rehashed, pepperVersion: 2 })
+    })
+
     it('answers null when updating a key that does not exist, and creates nothing', async () => {
       expect(await store.update('missing00000', { updatedAt: 1, disabled: true })).toBeNull()
       expect(await store.get('missing00000')).toBeNull()

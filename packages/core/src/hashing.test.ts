@@ -75,6 +75,7 @@ describe('peppers through createKeyward', () => {
     const store = new MemoryStore()
     const before = createKeyward({ prefix: 'acme', store, secrets: [{ version: 1, value: V1 }] })
     const old = await before.keys.create({ ownerId: 'o' })
+    const seen = await before.keys.create({ ownerId: 'o' })
     expect((await store.get(old.record.id))?.pepperVersion).toBe(1)
 
     const during = createKeyward({
@@ -92,9 +93,39 @@ describe('peppers through createKeyward', () => {
     expect((await during.verify(old.key)).valid).toBe(true)
     expect((await during.verify(fresh.key)).valid).toBe(true)
 
+    // A v1 key that verifies while both peppers are configured is re-hashed under v2 on the way.
+    expect((await during.verify(seen.key)).valid).toBe(true)
+    await expect.poll(async () => (await store.get(seen.record.id))?.pepperVersion).toBe(2)
+    expect((await store.get(seen.record.id))?.hash).toBe(hmac(V2, seen.key))
+
     const after = createKeyward({ prefix: 'acme', store, secrets: [{ version: 2, value: V2 }] })
-    expect(await after.verify(old.key)).toEqual({ valid: false, code: 'NOT_FOUND' })
+    expect((await after.verify(seen.key)).valid).toBe(true)
     expect((await after.verify(fresh.key)).valid).toBe(true)
+    // `old` verified under `during` too, so it moved to v2 as well; a key never seen while v1 and
+    // v2 overlapped is what dropping v1 locks out.
+    const unseen = await before.keys.create({ ownerId: 'o' })
+    expect(await after.verify(unseen.key)).toEqual({ valid: false, code: 'NOT_FOUND' })
+  })
+
+  it('re-hashes a key under the current pepper only once, keeping its updatedAt', async () => {
+    const store = new MemoryStore()
+    const before = createKeyward({ prefix: 'acme', store, secrets: [{ version: 1, value: V1 }] })
+    const { key, record } = await before.keys.create({ ownerId: 'o' })
+    const during = createKeyward({
+      prefix: 'acme',
+      store,
+      secrets: [
+        { version: 1, value: V1 },
+        { version: 2, value: V2 },
+      ],
+    })
+    const updates: string[] = []
+    store.onChange((id) => updates.push(id))
+    await Promise.all(Array.from({ length: 20 }, () => during.verify(key)))
+    await expect.poll(async () => (await store.get(record.id))?.pepperVersion).toBe(2)
+    for (let i = 0; i < 5; i++) expect((await during.verify(key)).valid).toBe(true)
+    expect(updates).toEqual([record.id])
+    expect((await store.get(record.id))?.updatedAt).toBe(record.updatedAt.getTime())
   })
 
   it('rejects keys hashed under another pepper of the same version (a changed secret)', async () => {

@@ -227,6 +227,8 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
       return fail({ valid: false, code: 'NOT_FOUND' }, parsed.id, null)
     }
 
+    if (record.pepperVersion !== hasher.currentVersion) rehash(record, token)
+
     const key = toVerifiedKey(record)
     const at = now()
     const rejectedCode: VerifyCode | null = record.disabled
@@ -313,6 +315,24 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
     if (rateLimit !== undefined) success.rateLimit = rateLimit
     if (credits !== undefined) success.credits = credits
     return success
+  }
+
+  // Keys hashed under an older pepper move to the current one the first time they verify, so an
+  // old pepper can be dropped from `secrets` once its keys have been seen. Best effort, once per id
+  // at a time, off the request's path: a failed write only means it is tried again next time.
+  const rehashing = new Set<string>()
+  function rehash(record: StoredKey, token: string): void {
+    if (rehashing.has(record.id)) return
+    rehashing.add(record.id)
+    const changes: KeyChanges = {
+      hash: hasher.hash(token),
+      pepperVersion: hasher.currentVersion,
+      updatedAt: record.updatedAt,
+    }
+    store
+      .update(record.id, changes)
+      .catch(() => {})
+      .finally(() => rehashing.delete(record.id))
   }
 
   async function require(id: string): Promise<StoredKey> {

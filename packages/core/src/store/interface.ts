@@ -35,6 +35,8 @@ export type KeyChanges = Partial<
     | 'credits'
     | 'meta'
     | 'rotatedTo'
+    | 'hash'
+    | 'pepperVersion'
   >
 > & { updatedAt: number }
 
