@@ -8,6 +8,11 @@ const V1 = 'pepper-version-one-0123456789abcdef'
 const V2 = 'pepper-version-two-0123456789abcdef'
 const TOKEN = 'acme_live_gn4A6m8CKdow_R7JVUKlwW5JjyWSlUqp68EHAhDVOeD2b3lFhBh'
 
+/** Peppers v1 and v2 configured together: the overlap of a pepper rotation. */
+const BOTH_PEPPERS = [
+  { version: 1, value: V1 },
+  { version: 2, value: V2 },
+]
 const hmac = (pepper: string, token: string) => createHmac('sha256', pepper).update(token).digest('base64url')
 
 describe('KeyHasher', () => {
@@ -78,14 +83,7 @@ describe('peppers through createKeyward', () => {
     const seen = await before.keys.create({ ownerId: 'o' })
     expect((await store.get(old.record.id))?.pepperVersion).toBe(1)
 
-    const during = createKeyward({
-      prefix: 'acme',
-      store,
-      secrets: [
-        { version: 1, value: V1 },
-        { version: 2, value: V2 },
-      ],
-    })
+    const during = createKeyward({ prefix: 'acme', store, secrets: BOTH_PEPPERS })
     const fresh = await during.keys.create({ ownerId: 'o' })
     const freshStored = await store.get(fresh.record.id)
     expect(freshStored?.pepperVersion).toBe(2)
@@ -111,14 +109,7 @@ describe('peppers through createKeyward', () => {
     const store = new MemoryStore()
     const before = createKeyward({ prefix: 'acme', store, secrets: [{ version: 1, value: V1 }] })
     const { key, record } = await before.keys.create({ ownerId: 'o' })
-    const during = createKeyward({
-      prefix: 'acme',
-      store,
-      secrets: [
-        { version: 1, value: V1 },
-        { version: 2, value: V2 },
-      ],
-    })
+    const during = createKeyward({ prefix: 'acme', store, secrets: BOTH_PEPPERS })
     const updates: string[] = []
     store.onChange((id) => updates.push(id))
     await Promise.all(Array.from({ length: 20 }, () => during.verify(key)))
