@@ -4,7 +4,7 @@
  * noise hits them alike; the table reports the median of the rounds and the ratio to the floor.
  */
 import { createHmac, randomBytes } from 'node:crypto'
-import { createKeyward } from '../packages/core/src/index.ts'
+import { createKeyward } from '@keyward/core'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7)
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 400)

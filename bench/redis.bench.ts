@@ -6,9 +6,9 @@
  * same over real HTTP. It starts its own `redis-server` on a free loopback port.
  */
 import { createServer as createHttpServer } from 'node:http'
+import { createKeyward, type Keyward, MemoryStore } from '@keyward/core'
+import { RedisStore } from '@keyward/redis'
 import { Redis } from 'ioredis'
-import { createKeyward, type Keyward, MemoryStore } from '../packages/core/src/index.ts'
-import { RedisStore } from '../packages/redis/src/index.ts'
 import { startRedisServer } from '../test/support/redis-server.ts'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -202,9 +202,7 @@ async function optional<T>(specifier: string): Promise<T | null> {
 }
 
 async function httpSection(): Promise<void> {
-  const honoAdapter = await optional<{ apiKeyAuth: (keyward: Keyward) => unknown }>(
-    '../packages/hono/src/index.ts',
-  )
+  const honoAdapter = await optional<{ apiKeyAuth: (keyward: Keyward) => unknown }>('@keyward/hono')
   const hono = await optional<{ Hono: new () => HonoApp }>('hono')
   const nodeServer = await optional<{
     getRequestListener: (fetch: HonoApp['fetch']) => Parameters<typeof createHttpServer>[1]

@@ -6,13 +6,14 @@
 import { createServer, type RequestListener, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
+import type { Keyward, ScopeRequirement } from '@keyward/core'
+import type { AuthenticatorOptions } from '@keyward/core/adapter'
+import * as keywardExpress from '@keyward/express'
+import * as keywardHono from '@keyward/hono'
+import * as keywardKoa from '@keyward/koa'
 import express from 'express'
 import { Hono } from 'hono'
 import Koa from 'koa'
-import type { AuthenticatorOptions, Keyward, ScopeRequirement } from '../../packages/core/src/index.ts'
-import * as keywardExpress from '../../packages/express/src/index.ts'
-import * as keywardHono from '../../packages/hono/src/index.ts'
-import * as keywardKoa from '../../packages/koa/src/index.ts'
 
 export interface RouteSpec {
   path: string

@@ -1,4 +1,4 @@
-import { createKeyward, MemoryStore } from '../../packages/core/src/index.ts'
+import { createKeyward, MemoryStore } from '@keyward/core'
 import { runConformance } from './suite.ts'
 
 runConformance('MemoryStore', (options) => createKeyward({ ...options, store: new MemoryStore() }))

@@ -1,7 +1,7 @@
+import { createKeyward, type Keyward } from '@keyward/core'
+import { RedisStore } from '@keyward/redis'
 import { Cluster } from 'ioredis'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import { createKeyward, type Keyward } from '../../packages/core/src/index.ts'
-import { RedisStore } from '../../packages/redis/src/index.ts'
 import { codeOf, subscribed, TEST_SECRET, until as waitUntil } from '../support/redis-fixtures.ts'
 import { type RedisClusterServers, sleep, startRedisCluster } from '../support/redis-server.ts'
 
@@ -47,12 +47,13 @@ async function open(): Promise<{ keyward: Keyward; store: RedisStore; client: Cl
 
 /** The port of the node carrying this store's pub/sub subscription. */
 function subscriptionPort(store: RedisStore): number | undefined {
-  const subscriber = (
+  // ioredis's Cluster keeps the connection that carries subscriptions in `subscriber.subscriber`.
+  const feed = (
     store as unknown as {
-      subscriber: { subscriber?: { getInstance(): { options: { port: number } } | null } }
+      feed: { subscriber: { subscriber?: { getInstance(): { options: { port: number } } | null } } }
     }
-  ).subscriber
-  return subscriber.subscriber?.getInstance()?.options.port
+  ).feed
+  return feed.subscriber.subscriber?.getInstance()?.options.port
 }
 
 /** Waits for `condition`, 10_000 ms unless told otherwise. */

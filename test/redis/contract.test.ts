@@ -1,6 +1,6 @@
-import { RedisStore } from '../../packages/redis/src/index.ts'
+import { describeStoreContract } from '@keyward/core/testing'
+import { RedisStore } from '@keyward/redis'
 import { startTarget } from '../support/redis-fixtures.ts'
-import { describeStoreContract } from '../support/store-contract.ts'
 
 for (const targetName of ['single node', 'cluster'] as const) {
   describeStoreContract(`RedisStore on a ${targetName}`, async () => {

@@ -2,10 +2,11 @@
  * The credit spend script is a Lua copy of core's `spendFrom`: for random credit settings and
  * random sequences of spends over time, Redis and `spendFrom` must agree on every outcome.
  */
+
+import { type StoredCredits, type StoredKey, spendFrom } from '@keyward/core/store'
+import { RedisStore } from '@keyward/redis'
 import fc from 'fast-check'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { type StoredCredits, type StoredKey, spendFrom } from '../../packages/core/src/index.ts'
-import { RedisStore } from '../../packages/redis/src/index.ts'
 import { type RedisTarget, startTarget } from '../support/redis-fixtures.ts'
 
 let target: RedisTarget

@@ -1,7 +1,7 @@
+import { createKeyward, type Keyward } from '@keyward/core'
+import { type FailMode, RedisStore } from '@keyward/redis'
 import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createKeyward, type Keyward } from '../../packages/core/src/index.ts'
-import { type FailMode, RedisStore } from '../../packages/redis/src/index.ts'
 import {
   codeOf,
   singleNodeClient,

@@ -3,11 +3,12 @@
  * Retry-After and a problem body that never echoes the key; fail-open keeps serving a key it has
  * seen; both are back to 200 once Redis returns on the same port.
  */
+
+import { createKeyward } from '@keyward/core'
+import { apiKeyAuth } from '@keyward/hono'
+import { type FailMode, RedisStore } from '@keyward/redis'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createKeyward } from '../../packages/core/src/index.ts'
-import { apiKeyAuth } from '../../packages/hono/src/index.ts'
-import { type FailMode, RedisStore } from '../../packages/redis/src/index.ts'
 import { singleNodeClient, TEST_SECRET } from '../support/redis-fixtures.ts'
 import { type RedisServer, sleep, startRedisServer } from '../support/redis-server.ts'
 

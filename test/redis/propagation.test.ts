@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import { createKeyward } from '@keyward/core'
+import { RedisStore } from '@keyward/redis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { createKeyward } from '../../packages/core/src/index.ts'
-import { RedisStore } from '../../packages/redis/src/index.ts'
 import { singleNodeClient, TEST_SECRET } from '../support/redis-fixtures.ts'
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts'
 

@@ -2,7 +2,7 @@
  * Shared fixtures for core tests: a controllable clock (keyward's `now` option) so expiry, grace
  * periods and refills are tested without sleeping, and a keyward instance wired to it.
  */
-import { createKeyward, type Keyward, type KeywardOptions } from '../../packages/core/src/index.ts'
+import { createKeyward, type Keyward, type KeywardOptions } from '@keyward/core'
 
 export const START: number = Date.UTC(2026, 0, 1)
 

@@ -3,9 +3,10 @@
  * pepper, and a target list so a suite runs once on a single node and once on the cluster.
  * Clients reconnect quickly (fault tests restart servers) and always carry an `error` listener.
  */
+
+import type { VerifyResult } from '@keyward/core'
+import type { RedisStore } from '@keyward/redis'
 import { Cluster, Redis } from 'ioredis'
-import type { VerifyResult } from '../../packages/core/src/index.ts'
-import type { RedisStore } from '../../packages/redis/src/index.ts'
 import {
   type RedisClusterServers,
   type RedisServer,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError, KeywardError, KeywardErrorCode } from './errors.ts'
-import { createKeyward, type KeywardOptions } from './keyward.ts'
+import { createKeyward, type KeywardOptions } from './index.ts'
 import { MemoryStore } from './store/memory-store.ts'
 
 const SECRET = 'k'.repeat(32)

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { keywardWithClock, START } from '../../../test/support/core-fixtures.ts'
 import { refillCredits, spendFrom } from './credits.ts'
-import type { KeywardOptions } from './keyward.ts'
+import type { KeywardOptions } from './index.ts'
 import type { StoredCredits } from './types.ts'
 
 const MINUTE = 60_000

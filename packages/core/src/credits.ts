@@ -1,10 +1,21 @@
 /**
  * Credit arithmetic shared by the stores: a refill tops `remaining` up to `amount` once per
  * `interval` (never lowering it), then a spend takes `cost` only if that many remain.
- * `RedisStore` runs the same rules in a Lua script; keep the two in step.
+ * `RedisStore` runs the same rules in a Lua script, kept in step by a property test (see
+ * docs/architecture.md, "Credits: one rule, two languages").
  */
-import type { CreditSpend } from './store/interface.ts'
-import type { StoredCredits } from './types.ts'
+import type { CreditsInput, StoredCredits } from './types.ts'
+import { checkInteger, checkObject, type FieldError } from './validation.ts'
+
+/** The outcome of one spend. */
+export interface CreditSpend {
+  /** True when `cost` credits were taken. */
+  spent: boolean
+  /** Credits left after this call (after any refill). */
+  remaining: number
+  /** Epoch ms of the next refill, when the key refills. */
+  nextRefillAt: number | null
+}
 
 /** The credits after any refill due at `now`. Returns the same object when none is due. */
 export function refillCredits(credits: StoredCredits, now: number): StoredCredits {
@@ -35,4 +46,24 @@ export function spendFrom(
       nextRefillAt: next.refill === null ? null : next.refilledAt + next.refill.interval,
     },
   }
+}
+
+/** Validates a credits input (`{ remaining, refill? }`) into its stored form, refilled as of `now`. */
+export function checkCredits(
+  field: string,
+  value: CreditsInput,
+  now: number,
+  fail: FieldError,
+): StoredCredits {
+  checkObject(field, value, fail, '{ remaining, refill? }')
+  const remaining = checkInteger(`${field}.remaining`, value.remaining, { min: 0 }, fail)
+  let refill: StoredCredits['refill'] = null
+  if (value.refill !== undefined) {
+    checkObject(`${field}.refill`, value.refill, fail, '{ amount, interval }')
+    refill = {
+      amount: checkInteger(`${field}.refill.amount`, value.refill.amount, { min: 1 }, fail),
+      interval: checkInteger(`${field}.refill.interval`, value.refill.interval, { min: 1000 }, fail, ' (ms)'),
+    }
+  }
+  return { remaining, refill, refilledAt: now }
 }

@@ -8,6 +8,7 @@ export const KeywardErrorCode = {
   CONFIG: 'CONFIG',
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   KEY_NOT_FOUND: 'KEY_NOT_FOUND',
+  DUPLICATE_ID: 'DUPLICATE_ID',
   STORE: 'STORE',
 } as const
 
@@ -53,6 +54,20 @@ export class KeyNotFoundError extends KeywardError {
   constructor(id: string) {
     super(KeywardErrorCode.KEY_NOT_FOUND, `keyward: no key with id ${JSON.stringify(id)}`)
     this.name = 'KeyNotFoundError'
+    this.id = id
+  }
+}
+
+/**
+ * Thrown by a store asked to insert a record whose id is already taken. With 12 random base62
+ * characters (≈71 bits) this means a broken random source or a replayed write, never bad luck.
+ */
+export class DuplicateIdError extends KeywardError {
+  readonly id: string
+
+  constructor(id: string) {
+    super(KeywardErrorCode.DUPLICATE_ID, `keyward: a record with id ${JSON.stringify(id)} already exists`)
+    this.name = 'DuplicateIdError'
     this.id = id
   }
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { keywardWithClock, START } from '../../../test/support/core-fixtures.ts'
 import { type KeyLifecycleEvent, KeywardEmitter, type VerificationEvent } from './events.ts'
+import { createKeyward, type KeywardOptions } from './index.ts'
 import { formatKey, parseKey, randomBase62 } from './key-format.ts'
-import { createKeyward, type KeywardOptions } from './keyward.ts'
 import { MemoryStore } from './store/memory-store.ts'
 import type { StoredKey } from './types.ts'
 

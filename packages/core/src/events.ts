@@ -3,7 +3,8 @@
  * hash; lifecycle events carry the public record. Listeners run synchronously: keep them cheap,
  * and a throwing listener is isolated so it can never fail a request.
  */
-import type { KeyRecord, VerifyCode } from './types.ts'
+import type { KeyRecord } from './types.ts'
+import type { VerifyCode } from './verify-codes.ts'
 
 export interface VerificationEvent {
   type: 'verification'

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { KeyHasher } from './hashing.ts'
-import { createKeyward } from './keyward.ts'
+import { createKeyward } from './index.ts'
 import { MemoryStore } from './store/memory-store.ts'
 
 const V1 = 'pepper-version-one-0123456789abcdef'

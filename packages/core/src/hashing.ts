@@ -5,6 +5,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { ConfigError } from './errors.ts'
+import { checkInteger } from './validation.ts'
 
 export interface Pepper {
   version: number
@@ -51,9 +52,7 @@ export class KeyHasher {
     }
     const seen = new Set<number>()
     secrets.forEach((pepper, index) => {
-      if (!Number.isSafeInteger(pepper?.version) || pepper.version < 1) {
-        throw new ConfigError(`secrets[${index}].version`, 'must be a positive integer')
-      }
+      checkInteger(`secrets[${index}].version`, pepper?.version, { min: 1 })
       if (seen.has(pepper.version)) {
         throw new ConfigError(`secrets[${index}].version`, `version ${pepper.version} appears twice`)
       }

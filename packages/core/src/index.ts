@@ -1,74 +1,61 @@
-export { refillCredits, spendFrom } from './credits.ts'
+// @keyward/core — what applications call. Framework adapters import `@keyward/core/adapter`, store
+// implementations `@keyward/core/store`, test suites `@keyward/core/testing`.
 export {
   ConfigError,
+  DuplicateIdError,
   InvalidArgumentError,
   KeyNotFoundError,
   KeywardError,
   KeywardErrorCode,
   StoreError,
 } from './errors.ts'
-export type { KeyLifecycleEvent, KeywardEventName, KeywardEvents, VerificationEvent } from './events.ts'
-export { KeywardEmitter } from './events.ts'
-export { KeyHasher, type Pepper } from './hashing.ts'
-// HTTP layer shared by the Express, Hono and Koa adapters (DESIGN §4).
-export * from './http/index.ts'
+export type {
+  KeyLifecycleEvent,
+  KeywardEmitter,
+  KeywardEventName,
+  KeywardEvents,
+  VerificationEvent,
+} from './events.ts'
+export type { Pepper } from './hashing.ts'
 export {
-  BASE62_ALPHABET,
-  checksum,
   type Environment,
-  formatKey,
-  generateKey,
   isWellFormedKey,
   keyPattern,
-  MAX_KEY_LENGTH,
   type ParsedKey,
   parseKey,
   type RandomSource,
-  randomBase62,
 } from './key-format.ts'
-export {
-  type CreatedKey,
-  type CreateKeyInput,
-  createKeyward,
-  type KeyManager,
-  type Keyward,
-  type KeywardOptions,
-  type ListKeysOptions,
-  type RotateOptions,
-  type UpdateKeyInput,
-} from './keyward.ts'
-export { resolvePolicies } from './rate-limits.ts'
-export {
-  checkRequirement,
-  isValidScope,
-  missingScopes,
-  type ScopeRequirement,
-  satisfies,
-  scopeCovers,
-} from './scopes.ts'
+export { createKeyward, type Keyward } from './keyward/create-keyward.ts'
 export type {
-  CreditSpend,
-  KeyChanges,
-  KeyStore,
-  ListOptions,
-  ListPage,
-  PolicyLimiter,
-  RateLimiterResult,
-} from './store/interface.ts'
+  CreatedKey,
+  CreateKeyInput,
+  KeyManager,
+  ListKeysOptions,
+  RotateOptions,
+  UpdateKeyInput,
+} from './keyward/key-manager.ts'
+export type { KeywardOptions } from './keyward/options.ts'
+export type { ScopeRequirement } from './scopes.ts'
+export type { KeyStore } from './store/interface.ts'
 export { MemoryStore } from './store/memory-store.ts'
-export {
-  type CreditRefill,
-  type CreditsInput,
-  type KeyRecord,
-  type RateLimitPolicy,
-  type RateLimitState,
-  type ResolvedPolicy,
-  type StoredCredits,
-  type StoredKey,
-  type VerifiedKey,
-  VerifyCode,
-  type VerifyFailure,
-  type VerifyOptions,
-  type VerifyResult,
-  type VerifySuccess,
+export type {
+  CreditRefill,
+  CreditsInput,
+  InsufficientScopeFailure,
+  KeyRecord,
+  KeyStateFailure,
+  MalformedFailure,
+  MissingFailure,
+  NotFoundFailure,
+  QuotaExceededFailure,
+  RateLimitedFailure,
+  RateLimitPolicy,
+  RateLimitState,
+  UnavailableFailure,
+  VerifiedKey,
+  VerifyFailure,
+  VerifyOptions,
+  VerifyResult,
+  VerifySuccess,
 } from './types.ts'
+export { VerifyCode } from './verify-codes.ts'

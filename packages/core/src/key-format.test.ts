@@ -3,6 +3,7 @@ import { crc32 } from 'node:zlib'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from './errors.ts'
+import { createKeyward } from './index.ts'
 import {
   BASE62_ALPHABET,
   checksum,
@@ -15,7 +16,6 @@ import {
   type RandomSource,
   randomBase62,
 } from './key-format.ts'
-import { createKeyward } from './keyward.ts'
 
 /** DESIGN §2's scanning regex, written out here rather than taken from the code under test. */
 const designRegex = (prefix: string) => new RegExp(`^${prefix}_(live|test)_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}$`)

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { keywardWithClock, START } from '../../../test/support/core-fixtures.ts'
 import { InvalidArgumentError, KeyNotFoundError } from './errors.ts'
 import type { KeyLifecycleEvent } from './events.ts'
+import type { UpdateKeyInput } from './index.ts'
 import { parseKey } from './key-format.ts'
-import type { UpdateKeyInput } from './keyward.ts'
 import type { KeyRecord } from './types.ts'
 
 const setup = keywardWithClock

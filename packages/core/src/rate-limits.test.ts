@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ConfigError, InvalidArgumentError } from './errors.ts'
-import { createKeyward, type KeywardOptions } from './keyward.ts'
-import { resolvePolicies } from './rate-limits.ts'
+import { createKeyward, type KeywardOptions } from './index.ts'
+import { resolvePolicies } from './policies.ts'
 import type { RateLimitState, VerifyResult } from './types.ts'
 
 // rate-limiter-flexible's memory backend reads Date.now() and expires windows with setTimeout:
@@ -19,7 +19,7 @@ const setup = (options: KeywardOptions = {}) => createKeyward({ ...options })
 const codeOf = (result: VerifyResult) => (result.valid ? 'VALID' : result.code)
 
 function statesOf(result: VerifyResult): RateLimitState[] {
-  if (result.rateLimit === undefined) throw new Error('expected rate-limit state')
+  if (!('rateLimit' in result) || result.rateLimit === undefined) throw new Error('expected rate-limit state')
   return result.rateLimit
 }
 

@@ -1,21 +1,8 @@
 /**
- * Conversions between the stored record and its public views, and validation of the key fields a
- * caller may set (`keys.create` / `keys.update`).
+ * Conversions between the stored record and its public views: `KeyRecord` for management calls
+ * (fresh copies, `Date`s) and `VerifiedKey` for requests (one frozen view per stored record).
  */
-import { InvalidArgumentError } from './errors.ts'
-import { resolvePolicies } from './rate-limits.ts'
-import { checkScopes } from './scopes.ts'
-import type {
-  CreditsInput,
-  KeyRecord,
-  RateLimitPolicy,
-  ResolvedPolicy,
-  StoredCredits,
-  StoredKey,
-  VerifiedKey,
-} from './types.ts'
-
-const MAX_META_BYTES = 16 * 1024
+import type { KeyRecord, StoredKey, VerifiedKey } from './types.ts'
 
 export function toKeyRecord(stored: StoredKey): KeyRecord {
   return {
@@ -78,80 +65,3 @@ function deepFreeze<T>(value: T): T {
   }
   return value
 }
-
-export function checkOwnerId(ownerId: unknown): string {
-  if (typeof ownerId !== 'string' || ownerId.length === 0 || ownerId.length > 256) {
-    throw new InvalidArgumentError('ownerId', 'must be a string of 1–256 characters')
-  }
-  return ownerId
-}
-
-export function checkName(name: unknown): string | null {
-  if (name === undefined || name === null) return null
-  if (typeof name !== 'string' || name.length > 256) {
-    throw new InvalidArgumentError('name', 'must be a string of at most 256 characters')
-  }
-  return name
-}
-
-export function checkDate(field: string, value: unknown): number | null {
-  if (value === undefined || value === null) return null
-  if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
-    throw new InvalidArgumentError(field, 'must be a valid Date')
-  }
-  return value.getTime()
-}
-
-export function checkMeta(meta: unknown): Record<string, unknown> {
-  if (meta === undefined) return {}
-  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
-    throw new InvalidArgumentError('meta', 'must be a plain object')
-  }
-  let json: string
-  try {
-    json = JSON.stringify(meta)
-  } catch {
-    throw new InvalidArgumentError('meta', 'must be JSON-serialisable')
-  }
-  if (Buffer.byteLength(json) > MAX_META_BYTES) {
-    throw new InvalidArgumentError('meta', `must be at most ${MAX_META_BYTES} bytes as JSON`)
-  }
-  return JSON.parse(json) as Record<string, unknown>
-}
-
-export function checkRateLimit(
-  value: RateLimitPolicy | readonly RateLimitPolicy[] | null | undefined,
-): ResolvedPolicy[] | null {
-  if (value === undefined || value === null) return null
-  return resolvePolicies(
-    'rateLimit',
-    value,
-    null,
-    (field, message) => new InvalidArgumentError(field, message),
-  )
-}
-
-export function checkCredits(value: CreditsInput | null | undefined, now: number): StoredCredits | null {
-  if (value === undefined || value === null) return null
-  if (typeof value !== 'object') throw new InvalidArgumentError('credits', 'must be { remaining, refill? }')
-  if (!Number.isSafeInteger(value.remaining) || value.remaining < 0) {
-    throw new InvalidArgumentError('credits.remaining', 'must be a non-negative integer')
-  }
-  let refill: StoredCredits['refill'] = null
-  if (value.refill !== undefined) {
-    const { amount, interval } = value.refill
-    if (!Number.isSafeInteger(amount) || amount < 1) {
-      throw new InvalidArgumentError('credits.refill.amount', 'must be a positive integer')
-    }
-    if (!Number.isSafeInteger(interval) || interval < 1000) {
-      throw new InvalidArgumentError(
-        'credits.refill.interval',
-        'must be an integer number of ms, at least 1000',
-      )
-    }
-    refill = { amount, interval }
-  }
-  return { remaining: value.remaining, refill, refilledAt: now }
-}
-
-export { checkScopes }

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { InvalidArgumentError } from './errors.ts'
-import { createKeyward } from './keyward.ts'
+import { createKeyward } from './index.ts'
 import {
   checkRequirement,
   checkScopes,

@@ -115,22 +115,6 @@ export interface RateLimitState {
   retryAfterMs?: number
 }
 
-export const VerifyCode = {
-  MISSING: 'MISSING',
-  MALFORMED: 'MALFORMED',
-  NOT_FOUND: 'NOT_FOUND',
-  REVOKED: 'REVOKED',
-  EXPIRED: 'EXPIRED',
-  DISABLED: 'DISABLED',
-  WRONG_ENVIRONMENT: 'WRONG_ENVIRONMENT',
-  INSUFFICIENT_SCOPE: 'INSUFFICIENT_SCOPE',
-  RATE_LIMITED: 'RATE_LIMITED',
-  QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
-  UNAVAILABLE: 'UNAVAILABLE',
-} as const
-
-export type VerifyCode = (typeof VerifyCode)[keyof typeof VerifyCode]
-
 export interface VerifySuccess {
   valid: true
   key: VerifiedKey
@@ -138,18 +122,78 @@ export interface VerifySuccess {
   credits?: { remaining: number }
 }
 
-export interface VerifyFailure {
+/** The presented value was empty: no key at all. */
+export interface MissingFailure {
   valid: false
-  code: VerifyCode
-  /** Present once the key is known and its secret matched (e.g. INSUFFICIENT_SCOPE, RATE_LIMITED). */
-  key?: VerifiedKey
-  /** For RATE_LIMITED, QUOTA_EXCEEDED (with refill) and UNAVAILABLE. */
-  retryAfterMs?: number
-  rateLimit?: RateLimitState[]
-  /** For INSUFFICIENT_SCOPE: the required scopes the key lacks. */
-  missingScopes?: string[]
-  credits?: { remaining: number }
+  code: 'MISSING'
 }
+
+/** Not a key of this installation (shape, prefix or checksum): answered without a store access. */
+export interface MalformedFailure {
+  valid: false
+  code: 'MALFORMED'
+}
+
+/** An unknown id, or a known id with the wrong secret: the two are indistinguishable. */
+export interface NotFoundFailure {
+  valid: false
+  code: 'NOT_FOUND'
+}
+
+/** The key matched but may not be used: revoked, expired, disabled, or of the other environment. */
+export interface KeyStateFailure<C extends 'REVOKED' | 'EXPIRED' | 'DISABLED' | 'WRONG_ENVIRONMENT'> {
+  valid: false
+  code: C
+  key: VerifiedKey
+}
+
+export interface InsufficientScopeFailure {
+  valid: false
+  code: 'INSUFFICIENT_SCOPE'
+  key: VerifiedKey
+  /** The required scopes the key lacks. */
+  missingScopes: string[]
+}
+
+export interface RateLimitedFailure {
+  valid: false
+  code: 'RATE_LIMITED'
+  key: VerifiedKey
+  /** Until a retry can succeed. */
+  retryAfterMs: number
+  rateLimit: RateLimitState[]
+}
+
+export interface QuotaExceededFailure {
+  valid: false
+  code: 'QUOTA_EXCEEDED'
+  key: VerifiedKey
+  credits: { remaining: number }
+  /** Until the credits refill enough for this cost; absent when no refill will. */
+  retryAfterMs?: number
+  /** The rate-limit state, when the key is rate limited too. */
+  rateLimit?: RateLimitState[]
+}
+
+export interface UnavailableFailure {
+  valid: false
+  code: 'UNAVAILABLE'
+  retryAfterMs: number
+}
+
+/** Why a key was refused: one member per `VerifyCode`, so a `switch` on `code` is exhaustive. */
+export type VerifyFailure =
+  | MissingFailure
+  | MalformedFailure
+  | NotFoundFailure
+  | KeyStateFailure<'REVOKED'>
+  | KeyStateFailure<'EXPIRED'>
+  | KeyStateFailure<'DISABLED'>
+  | KeyStateFailure<'WRONG_ENVIRONMENT'>
+  | InsufficientScopeFailure
+  | RateLimitedFailure
+  | QuotaExceededFailure
+  | UnavailableFailure
 
 export type VerifyResult = VerifySuccess | VerifyFailure
 

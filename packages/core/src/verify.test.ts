@@ -3,8 +3,8 @@ import { describe, expect, it, vi } from 'vitest'
 import { keywardWithClock, START } from '../../../test/support/core-fixtures.ts'
 import { InvalidArgumentError } from './errors.ts'
 import { KeyHasher } from './hashing.ts'
+import { createKeyward } from './index.ts'
 import { BASE62_ALPHABET, formatKey, isWellFormedKey, parseKey, randomBase62 } from './key-format.ts'
-import { createKeyward } from './keyward.ts'
 import type { KeyStore, PolicyLimiter } from './store/interface.ts'
 import { MemoryStore } from './store/memory-store.ts'
 import type { ResolvedPolicy, StoredKey, VerifyResult } from './types.ts'
@@ -201,7 +201,7 @@ describe('verify: one test per VerifyCode', () => {
       code: 'RATE_LIMITED',
       rateLimit: [{ policy: 'default', limit: 2, remaining: 0, window: 60 }],
     })
-    if (limited.valid) throw new Error('unreachable')
+    if (limited.valid || limited.code !== 'RATE_LIMITED') throw new Error('unreachable')
     expect(limited.retryAfterMs).toBeGreaterThan(0)
     expect(limited.retryAfterMs).toBeLessThanOrEqual(60_000)
     expect(limited.rateLimit?.[0]?.retryAfterMs).toBe(limited.retryAfterMs)
@@ -320,7 +320,9 @@ describe('verify: check order (DESIGN §3)', () => {
     })
     await keyward.verify(key, { scopes: 'b' }) // insufficient scope
     await keyward.verify(withOtherSecret(key)) // wrong secret
-    await keyward.verify(`${key.slice(0, -1)}x`) // malformed
+    // A last character that differs from the real one, whatever the key ends in: always malformed.
+    const malformed = key.slice(0, -1) + (key.endsWith('x') ? 'y' : 'x')
+    expect(await keyward.verify(malformed)).toEqual({ valid: false, code: 'MALFORMED' })
     expect((await keyward.keys.get(record.id))?.credits?.remaining).toBe(5)
     await keyward.keys.update(record.id, { disabled: true })
     await keyward.verify(key)

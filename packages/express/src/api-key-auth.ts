@@ -4,6 +4,7 @@
  * translate between Express and the framework-free HTTP layer in `@keyward/core`, so their
  * responses are those of every other adapter (DESIGN §4).
  */
+import type { Keyward, ScopeRequirement } from '@keyward/core'
 import {
   type RequireScopesOptions as CoreRequireScopesOptions,
   checkMiddlewareOptions,
@@ -11,12 +12,10 @@ import {
   createScopeCheck,
   type HttpRequestView,
   type HttpResponse,
-  type Keyward,
   type MiddlewareOptions,
   type RawValue,
   readRawHeader,
-  type ScopeRequirement,
-} from '@keyward/core'
+} from '@keyward/core/adapter'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 
 /** The second argument of `onRejected`. */

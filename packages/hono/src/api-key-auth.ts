@@ -4,6 +4,7 @@
  * only translate between Hono and the framework-free HTTP layer in `@keyward/core`, so their
  * responses are those of every other adapter (DESIGN §4).
  */
+import type { Keyward, ScopeRequirement, VerifiedKey } from '@keyward/core'
 import {
   type RequireScopesOptions as CoreRequireScopesOptions,
   checkMiddlewareOptions,
@@ -11,13 +12,10 @@ import {
   createScopeCheck,
   type HttpRequestView,
   type HttpResponse,
-  type Keyward,
   type MiddlewareOptions,
   type RawValue,
   readRawHeader,
-  type ScopeRequirement,
-  type VerifiedKey,
-} from '@keyward/core'
+} from '@keyward/core/adapter'
 import type { Context, MiddlewareHandler, Next } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 

@@ -4,6 +4,7 @@
  * translate between Koa and the framework-free HTTP layer in `@keyward/core`, so their responses
  * are those of every other adapter (DESIGN §4).
  */
+import type { Keyward, ScopeRequirement, VerifiedKey } from '@keyward/core'
 import {
   type RequireScopesOptions as CoreRequireScopesOptions,
   checkMiddlewareOptions,
@@ -11,13 +12,10 @@ import {
   createScopeCheck,
   type HttpRequestView,
   type HttpResponse,
-  type Keyward,
   type MiddlewareOptions,
   type RawValue,
   readRawHeader,
-  type ScopeRequirement,
-  type VerifiedKey,
-} from '@keyward/core'
+} from '@keyward/core/adapter'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
 
 /** What keyward puts on `ctx.state`: `Koa<KeywardState>` or `new Router<KeywardState>()` types it. */

@@ -1,3 +1,4 @@
 export type { RedisClient } from './command-guard.ts'
 export { KeyLayout } from './key-layout.ts'
-export { type FailMode, RedisStore, type RedisStoreOptions } from './redis-store.ts'
+export type { FailMode, RedisStoreOptions } from './options.ts'
+export { RedisStore } from './redis-store.ts'

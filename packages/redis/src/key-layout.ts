@@ -6,7 +6,7 @@
  * cluster. Key names hold public key ids and hashed owner ids only — never a token or its hash.
  */
 import { createHash } from 'node:crypto'
-import type { ResolvedPolicy } from '@keyward/core'
+import type { ResolvedPolicy } from '@keyward/core/store'
 
 /** Ids keyward generates are base62; anything else (braces, spaces, …) never reaches a key name. */
 const ID_PATTERN = /^[0-9A-Za-z_-]{1,128}$/

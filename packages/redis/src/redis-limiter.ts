@@ -4,7 +4,7 @@
  * call until their window ends. In fail-open mode a `RateLimiterMemory` with the same policy
  * (the insurance limiter) answers whenever Redis errors, is not ready, or is too slow.
  */
-import type { PolicyLimiter, RateLimiterResult, ResolvedPolicy } from '@keyward/core'
+import type { PolicyLimiter, RateLimiterResult, ResolvedPolicy } from '@keyward/core/store'
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible'
 import { type RedisClient, withTimeout } from './command-guard.ts'
 

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { ConfigError } from '../errors.ts'
 import type { VerificationEvent } from '../events.ts'
-import { createKeyward } from '../keyward.ts'
+import { createKeyward } from '../index.ts'
 import { createAuthenticator, createScopeCheck } from './authenticator.ts'
 import type { HttpRequestView } from './extract-key.ts'
 

@@ -7,9 +7,18 @@
  */
 import { ConfigError, KeywardError } from '../errors.ts'
 import { emitVerification } from '../events.ts'
-import type { Keyward } from '../keyward.ts'
+import type { Keyward } from '../keyward/create-keyward.ts'
 import { checkRequirement, missingScopes, type ScopeRequirement, satisfies } from '../scopes.ts'
-import type { VerifiedKey, VerifyCode, VerifyFailure, VerifyOptions, VerifyResult } from '../types.ts'
+import type {
+  InsufficientScopeFailure,
+  MalformedFailure,
+  MissingFailure,
+  VerifiedKey,
+  VerifyOptions,
+  VerifySuccess,
+} from '../types.ts'
+import { checkFunction, checkInteger, checkObject } from '../validation.ts'
+import { OUTCOMES } from '../verify-codes.ts'
 import { BruteForceGuard, type BruteForceOptions, resolveBruteForceOptions } from './brute-force-guard.ts'
 import { extractKey, type HttpRequestView } from './extract-key.ts'
 import {
@@ -73,17 +82,16 @@ export interface RequireScopesOptions<TOnRejected> {
 
 /** Validates the adapter-level function options (`skip`, `onRejected`, `clientAddress`). */
 export function checkMiddlewareOptions(options: unknown): void {
-  if (options === null || typeof options !== 'object') throw new ConfigError('options', 'must be an object')
-  const { skip, onRejected, clientAddress } = options as Record<string, unknown>
-  checkFunctionOption('skip', skip)
-  checkFunctionOption('onRejected', onRejected)
-  checkFunctionOption('clientAddress', clientAddress)
+  const { skip, onRejected, clientAddress } = checkObject('options', options)
+  checkFunction('skip', skip)
+  checkFunction('onRejected', onRejected)
+  checkFunction('clientAddress', clientAddress)
 }
 
 export type AuthenticationSuccess = {
   ok: true
   key: VerifiedKey
-  result: VerifyResult & { valid: true }
+  result: VerifySuccess
   /** Headers for the successful response (`RateLimit-Policy`, `RateLimit`); do not mutate. */
   headers: Readonly<Record<string, string>>
 }
@@ -110,23 +118,8 @@ export const DEFAULT_REALM = 'api'
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/
 const QUERY_NAME = /^[A-Za-z0-9._~-]{1,64}$/
 
-/** Codes that count as a failed attempt for the brute-force guard: a key that does not work. */
-const FAILED_ATTEMPT: ReadonlySet<VerifyCode> = new Set<VerifyCode>([
-  'MALFORMED',
-  'NOT_FOUND',
-  'REVOKED',
-  'EXPIRED',
-  'DISABLED',
-  'WRONG_ENVIRONMENT',
-])
-
-const MISSING_RESULT: VerifyFailure = Object.freeze({ valid: false, code: 'MISSING' }) as VerifyFailure
-const MALFORMED_RESULT: VerifyFailure = Object.freeze({ valid: false, code: 'MALFORMED' }) as VerifyFailure
-
-/** Throws `ConfigError` unless `value` is a function or undefined. */
-export function checkFunctionOption(field: string, value: unknown): void {
-  if (value !== undefined && typeof value !== 'function') throw new ConfigError(field, 'must be a function')
-}
+const MISSING_RESULT: MissingFailure = Object.freeze({ valid: false, code: 'MISSING' })
+const MALFORMED_RESULT: MalformedFailure = Object.freeze({ valid: false, code: 'MALFORMED' })
 
 export function resolveRealm(realm: unknown): string {
   if (realm === undefined) return DEFAULT_REALM
@@ -169,11 +162,7 @@ function resolveQuery(query: unknown): string | null {
 }
 
 function resolveCost(cost: unknown): number | undefined {
-  if (cost === undefined) return undefined
-  if (typeof cost !== 'number' || !Number.isSafeInteger(cost) || cost < 0) {
-    throw new ConfigError('cost', 'must be a non-negative integer')
-  }
-  return cost
+  return cost === undefined ? undefined : checkInteger('cost', cost)
 }
 
 /**
@@ -196,7 +185,7 @@ export function createScopeCheck(
       return { ok: false, result: MISSING_RESULT, response: toHttpResponse(MISSING_RESULT, { realm }) }
     }
     if (satisfies(key.scopes, required)) return null
-    const result: VerifyFailure = {
+    const result: InsufficientScopeFailure = {
       valid: false,
       code: 'INSUFFICIENT_SCOPE',
       key,
@@ -223,7 +212,7 @@ export function createAuthenticator(keyward: Keyward, options: AuthenticatorOpti
   if (keyward === null || typeof keyward !== 'object' || typeof keyward.verify !== 'function') {
     throw new ConfigError('keyward', 'must be a keyward instance from createKeyward()')
   }
-  if (options === null || typeof options !== 'object') throw new ConfigError('options', 'must be an object')
+  checkObject('options', options)
   const headers = resolveHeaders(options.headers)
   const query = resolveQuery(options.query)
   if (headers.length === 0 && query === null) {
@@ -269,7 +258,7 @@ export function createAuthenticator(keyward: Keyward, options: AuthenticatorOpti
       const result =
         extraction.kind === 'key' ? await keyward.verify(extraction.token, verifyOptions) : MALFORMED_RESULT
       if (result.valid) return { ok: true, key: result.key, result, headers: successHeaders(result) }
-      if (guard !== null && address !== undefined && FAILED_ATTEMPT.has(result.code)) {
+      if (guard !== null && address !== undefined && OUTCOMES[result.code].failedAttempt) {
         await guard.recordFailure(address)
       }
       return reject(result)

@@ -6,7 +6,7 @@
  * `Map` checked synchronously, so the hot path of a well-behaved client costs one lookup.
  */
 import { RateLimiterMemory } from 'rate-limiter-flexible'
-import { ConfigError } from '../errors.ts'
+import { checkInteger, checkObject } from '../validation.ts'
 
 export interface BruteForceOptions {
   /** Failed attempts allowed per address within `duration`. @default 20 */
@@ -27,15 +27,10 @@ export function resolveBruteForceOptions(
 ): Required<BruteForceOptions> | null {
   if (options === false) return null
   if (options === undefined) return { ...DEFAULTS }
-  if (options === null || typeof options !== 'object') {
-    throw new ConfigError(field, 'must be { points, duration, blockDuration } or false')
-  }
+  checkObject(field, options, undefined, '{ points, duration, blockDuration } or false')
   const resolved = { ...DEFAULTS, ...options }
   for (const name of ['points', 'duration', 'blockDuration'] as const) {
-    const value = resolved[name]
-    if (!Number.isSafeInteger(value) || value < 1) {
-      throw new ConfigError(`${field}.${name}`, 'must be a positive integer')
-    }
+    checkInteger(`${field}.${name}`, resolved[name], { min: 1 })
   }
   return resolved
 }

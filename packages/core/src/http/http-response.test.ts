@@ -46,7 +46,7 @@ describe('toHttpResponse', () => {
     ['DISABLED', 'disabled-key'],
     ['WRONG_ENVIRONMENT', 'wrong-environment'],
   ] as const)('answers %s with 401 invalid_token and problem type %s', (code, slug) => {
-    const response = toHttpResponse({ valid: false, code }, { realm: 'orders api' })
+    const response = toHttpResponse({ valid: false, code, key } as VerifyFailure, { realm: 'orders api' })
     expect(response.status).toBe(401)
     expect(response.headers['WWW-Authenticate']).toMatch(
       /^Bearer realm="orders api", error="invalid_token", error_description="[^"\\]+"$/,
@@ -93,19 +93,25 @@ describe('toHttpResponse', () => {
   })
 
   it('never sends Retry-After: 0', () => {
-    const response = toHttpResponse({ valid: false, code: 'RATE_LIMITED', retryAfterMs: 0 }, { realm })
+    const response = toHttpResponse(
+      { valid: false, code: 'RATE_LIMITED', key, retryAfterMs: 0, rateLimit: [] },
+      { realm },
+    )
     expect(response.headers['Retry-After']).toBe('1')
   })
 
   it('answers exhausted credits with 429 quota-exceeded, with Retry-After only when a refill is known', () => {
     const refilling = toHttpResponse(
-      { valid: false, code: 'QUOTA_EXCEEDED', key, retryAfterMs: 60_000 },
+      { valid: false, code: 'QUOTA_EXCEEDED', key, credits: { remaining: 0 }, retryAfterMs: 60_000 },
       { realm },
     )
     expect(refilling.status).toBe(429)
     expect(refilling.body?.type).toBe('https://keyward.dev/problems/quota-exceeded')
     expect(refilling.headers['Retry-After']).toBe('60')
-    const final = toHttpResponse({ valid: false, code: 'QUOTA_EXCEEDED', key }, { realm })
+    const final = toHttpResponse(
+      { valid: false, code: 'QUOTA_EXCEEDED', key, credits: { remaining: 0 } },
+      { realm },
+    )
     expect(final.status).toBe(429)
     expect(final.headers['Retry-After']).toBeUndefined()
   })

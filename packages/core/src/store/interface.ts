@@ -8,7 +8,10 @@
  * turns that into `UNAVAILABLE` during verification. Records passed in and returned are plain
  * JSON-safe objects; callers must not mutate what a store returns.
  */
+import type { CreditSpend } from '../credits.ts'
 import type { ResolvedPolicy, StoredKey } from '../types.ts'
+
+export type { CreditSpend }
 
 export interface ListOptions {
   limit: number
@@ -39,15 +42,6 @@ export type KeyChanges = Partial<
     | 'pepperVersion'
   >
 > & { updatedAt: number }
-
-export interface CreditSpend {
-  /** True when `cost` credits were taken. */
-  spent: boolean
-  /** Credits left after this call (after any refill). */
-  remaining: number
-  /** Epoch ms of the next refill, when the key refills. */
-  nextRefillAt: number | null
-}
 
 /** The result of one rate-limiter consume (rate-limiter-flexible's `RateLimiterRes`). */
 export interface RateLimiterResult {

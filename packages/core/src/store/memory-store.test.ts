@@ -1,4 +1,4 @@
-import { describeStoreContract } from '../../../../test/support/store-contract.ts'
+import { describeStoreContract } from '../testing/store-contract.ts'
 import { MemoryStore } from './memory-store.ts'
 
 describeStoreContract('MemoryStore', async () => {

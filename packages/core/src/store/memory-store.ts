@@ -5,6 +5,7 @@
  */
 import { RateLimiterMemory } from 'rate-limiter-flexible'
 import { spendFrom } from '../credits.ts'
+import { DuplicateIdError } from '../errors.ts'
 import type { ResolvedPolicy, StoredKey } from '../types.ts'
 import type { CreditSpend, KeyChanges, KeyStore, ListOptions, ListPage, PolicyLimiter } from './interface.ts'
 
@@ -80,7 +81,7 @@ export class MemoryStore implements KeyStore {
   }
 
   private insert(record: StoredKey): void {
-    if (this.records.has(record.id)) throw new Error(`keyward: duplicate key id ${record.id}`)
+    if (this.records.has(record.id)) throw new DuplicateIdError(record.id)
     this.records.set(record.id, record)
     const ids = this.owners.get(record.ownerId)
     if (ids === undefined) this.owners.set(record.ownerId, [record.id])

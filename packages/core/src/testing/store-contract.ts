@@ -4,7 +4,9 @@
  * store that passes it is a drop-in for keyward.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { KeyStore, StoredKey } from '../../packages/core/src/index.ts'
+import { DuplicateIdError } from '../errors.ts'
+import type { KeyStore } from '../store/interface.ts'
+import type { StoredKey } from '../types.ts'
 
 export interface StoreHarness {
   store: KeyStore
@@ -57,6 +59,19 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreHa
       await store.create(record)
       expect(await store.get(record.id)).toEqual(record)
       expect(await store.get('unknown00000')).toBeNull()
+    })
+
+    it('refuses a second record with a taken id with DuplicateIdError, leaving the first as it was', async () => {
+      const record = makeRecord()
+      await store.create(record)
+      await expect(store.create({ ...record, name: 'impostor' })).rejects.toThrow(DuplicateIdError)
+      expect(await store.get(record.id)).toEqual(record)
+      const other = makeRecord()
+      await store.create(other)
+      await expect(
+        store.rotate(other.id, { ...makeRecord(), id: record.id }, { rotatedTo: record.id, updatedAt: 1 }),
+      ).rejects.toThrow(DuplicateIdError)
+      expect(await store.get(other.id)).toEqual(other)
     })
 
     it('applies changes to a record and returns the new record', async () => {

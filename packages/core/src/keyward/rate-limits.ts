@@ -1,51 +1,16 @@
 /**
- * Per-key rate limiting on rate-limiter-flexible. One limiter per distinct policy (created by the
+ * Rate limiting on rate-limiter-flexible. One limiter per distinct policy (created by the
  * store, so it lives where the store does), keyed by key id. A key with several policies consumes
  * from all of them; it is limited when any one rejects.
  */
-import { ConfigError, StoreError } from './errors.ts'
-import type { KeyStore, PolicyLimiter, RateLimiterResult } from './store/interface.ts'
-import type { RateLimitPolicy, RateLimitState, ResolvedPolicy } from './types.ts'
+import { StoreError } from '../errors.ts'
+import type { KeyStore, PolicyLimiter, RateLimiterResult } from '../store/interface.ts'
+import type { RateLimitState, ResolvedPolicy } from '../types.ts'
 
 export interface ConsumeOutcome {
   limited: boolean
   states: RateLimitState[]
   retryAfterMs: number
-}
-
-/** Validates and names policies; `field` is used in the error (`rateLimit`, `rateLimit[1].points`, …). */
-export function resolvePolicies(
-  field: string,
-  input: RateLimitPolicy | readonly RateLimitPolicy[],
-  defaultName: string | null,
-  makeError: (field: string, message: string) => Error = (f, m) => new ConfigError(f, m),
-): ResolvedPolicy[] {
-  const list = Array.isArray(input) ? input : [input as RateLimitPolicy]
-  if (list.length === 0 || list.length > 8) throw makeError(field, 'give 1 to 8 policies')
-  const names = new Set<string>()
-  return list.map((policy, index) => {
-    const at = Array.isArray(input) ? `${field}[${index}]` : field
-    if (policy === null || typeof policy !== 'object') throw makeError(at, 'must be { points, duration }')
-    if (!Number.isSafeInteger(policy.points) || policy.points < 1) {
-      throw makeError(`${at}.points`, 'must be a positive integer')
-    }
-    if (!Number.isSafeInteger(policy.duration) || policy.duration < 1) {
-      throw makeError(`${at}.duration`, 'must be a positive integer number of seconds')
-    }
-    const blockDuration = policy.blockDuration ?? 0
-    if (!Number.isSafeInteger(blockDuration) || blockDuration < 0) {
-      throw makeError(`${at}.blockDuration`, 'must be a non-negative integer number of seconds')
-    }
-    const name =
-      policy.name ??
-      (defaultName !== null && list.length === 1 ? defaultName : `${policy.points}-per-${policy.duration}s`)
-    if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) {
-      throw makeError(`${at}.name`, 'must be 1–64 characters of A-Z a-z 0-9 . _ -')
-    }
-    if (names.has(name)) throw makeError(`${at}.name`, `policy name ${JSON.stringify(name)} is used twice`)
-    names.add(name)
-    return { name, points: policy.points, duration: policy.duration, blockDuration }
-  })
 }
 
 function isLimiterResult(value: unknown): value is RateLimiterResult {

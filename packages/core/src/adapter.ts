@@ -1,10 +1,11 @@
+// @keyward/core/adapter — the framework-free HTTP layer a framework adapter is built on: the
+// authenticator, the scope check, header helpers and the response mapping (docs/architecture.md).
 export {
   type Authentication,
   type AuthenticationFailure,
   type AuthenticationSuccess,
   type Authenticator,
   type AuthenticatorOptions,
-  checkFunctionOption,
   checkMiddlewareOptions,
   createAuthenticator,
   createScopeCheck,
@@ -12,33 +13,18 @@ export {
   DEFAULT_REALM,
   type MiddlewareOptions,
   type RequireScopesOptions,
-} from './authenticator.ts'
-export type { BruteForceOptions } from './brute-force-guard.ts'
-export {
-  type Extraction,
-  extractKey,
-  type HttpRequestView,
-  MAX_CREDENTIAL_LENGTH,
-  type RawValue,
-  readRawHeader,
-} from './extract-key.ts'
+} from './http/authenticator.ts'
+export type { BruteForceOptions } from './http/brute-force-guard.ts'
+export { type HttpRequestView, type RawValue, readRawHeader } from './http/extract-key.ts'
 export {
   type AuthFailure,
   type GuardFailure,
   type HttpResponse,
   type HttpResponseOptions,
-  isValidRealm,
   PROBLEM_BASE_URI,
   PROBLEM_CONTENT_TYPE,
-  PROBLEM_TYPES,
   type ProblemCode,
   type ProblemDetails,
-  successHeaders,
   toHttpResponse,
-} from './http-response.ts'
-export {
-  formatRateLimit,
-  formatRateLimitPolicy,
-  quoteString,
-  retryAfterSeconds,
-} from './rate-limit-headers.ts'
+} from './http/http-response.ts'
+export { OUTCOMES, type Outcome } from './verify-codes.ts'

@@ -1,0 +1,46 @@
+import { describe, expectTypeOf, it } from 'vitest'
+import type { KeyRecord, VerifiedKey, VerifyFailure, VerifyResult, VerifySuccess } from './index.ts'
+import { createKeyward } from './index.ts'
+
+describe('public types', () => {
+  it('types verify as a discriminated union whose key carries no secret or hash', async () => {
+    const keyward = createKeyward()
+    const { key } = await keyward.keys.create({ ownerId: 'o' })
+    const result = await keyward.verify(key)
+    expectTypeOf(result).toEqualTypeOf<VerifyResult>()
+    if (result.valid) expectTypeOf(result).toEqualTypeOf<VerifySuccess>()
+    else expectTypeOf(result).toEqualTypeOf<VerifyFailure>()
+    expectTypeOf<VerifiedKey>().not.toHaveProperty('hash')
+    expectTypeOf<VerifiedKey>().not.toHaveProperty('secret')
+    expectTypeOf<KeyRecord>().not.toHaveProperty('hash')
+  })
+
+  it('has one VerifyFailure member per code, so a switch on code is exhaustive', () => {
+    const label = (failure: VerifyFailure): string => {
+      switch (failure.code) {
+        case 'MISSING':
+        case 'MALFORMED':
+        case 'NOT_FOUND':
+          return failure.code
+        case 'REVOKED':
+        case 'EXPIRED':
+        case 'DISABLED':
+        case 'WRONG_ENVIRONMENT':
+          return failure.key.id
+        case 'INSUFFICIENT_SCOPE':
+          return failure.missingScopes.join(' ')
+        case 'RATE_LIMITED':
+          return String(failure.retryAfterMs + failure.rateLimit.length)
+        case 'QUOTA_EXCEEDED':
+          return String(failure.credits.remaining)
+        case 'UNAVAILABLE':
+          return String(failure.retryAfterMs)
+        default: {
+          const unreachable: never = failure
+          return unreachable
+        }
+      }
+    }
+    expectTypeOf(label).parameter(0).toEqualTypeOf<VerifyFailure>()
+  })
+})

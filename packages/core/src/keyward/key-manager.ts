@@ -1,0 +1,229 @@
+/**
+ * The key manager behind `keyward.keys`: create, read, list, update, revoke and rotate records in
+ * the store, validating every input and emitting a lifecycle event for each change. The plaintext
+ * key exists only in the value `create` and `rotate` return.
+ */
+import { InvalidArgumentError, KeyNotFoundError } from '../errors.ts'
+import type { KeywardEmitter } from '../events.ts'
+import { type Environment, generateKey } from '../key-format.ts'
+import { toKeyRecord } from '../records.ts'
+import type { KeyChanges } from '../store/interface.ts'
+import type { CreditsInput, KeyRecord, RateLimitPolicy, StoredKey } from '../types.ts'
+import { argumentError, checkInteger, checkObject, checkOneOf, optionalInteger } from '../validation.ts'
+import {
+  checkCredits,
+  checkDate,
+  checkMeta,
+  checkName,
+  checkOwnerId,
+  checkRateLimit,
+  checkScopes,
+} from './key-input.ts'
+import type { KeywardConfig } from './options.ts'
+
+export interface CreateKeyInput {
+  ownerId: string
+  name?: string
+  scopes?: string[]
+  expiresAt?: Date
+  rateLimit?: RateLimitPolicy | RateLimitPolicy[]
+  credits?: CreditsInput
+  meta?: Record<string, unknown>
+  /** @default the server's `environment` */
+  environment?: Environment
+}
+
+export interface UpdateKeyInput {
+  name?: string | null
+  scopes?: string[]
+  expiresAt?: Date | null
+  disabled?: boolean
+  rateLimit?: RateLimitPolicy | RateLimitPolicy[] | null
+  credits?: CreditsInput | null
+  meta?: Record<string, unknown>
+}
+
+export interface RotateOptions {
+  /** How long the old key keeps working, in ms; 0 revokes it at once. @default 0 */
+  gracePeriodMs?: number
+  /** Expiry of the new key. @default the old key's */
+  expiresAt?: Date | null
+}
+
+export interface ListKeysOptions {
+  ownerId: string
+  /** Page size, 1–1000. @default 100 */
+  limit?: number
+  cursor?: string
+}
+
+export interface CreatedKey {
+  /** The plaintext key. Shown this once: it is never stored. */
+  key: string
+  record: KeyRecord
+}
+
+export interface KeyManager {
+  create(input: CreateKeyInput): Promise<CreatedKey>
+  get(id: string): Promise<KeyRecord | null>
+  list(options: ListKeysOptions): Promise<{ items: KeyRecord[]; cursor: string | null }>
+  update(id: string, patch: UpdateKeyInput): Promise<KeyRecord>
+  revoke(id: string): Promise<KeyRecord>
+  rotate(id: string, options?: RotateOptions): Promise<CreatedKey & { previous: KeyRecord }>
+}
+
+export function createKeyManager(config: KeywardConfig, events: KeywardEmitter): KeyManager {
+  const { prefix, store, hasher, now } = config
+
+  async function require(id: string): Promise<StoredKey> {
+    const record = typeof id === 'string' ? await store.get(id) : null
+    if (record === null) throw new KeyNotFoundError(String(id))
+    return record
+  }
+
+  function newRecord(
+    id: string,
+    key: string,
+    fields: Omit<StoredKey, 'id' | 'hash' | 'pepperVersion' | 'createdAt' | 'updatedAt'>,
+    at: number,
+  ): StoredKey {
+    return {
+      id,
+      hash: hasher.hash(key),
+      pepperVersion: hasher.currentVersion,
+      createdAt: at,
+      updatedAt: at,
+      ...fields,
+    }
+  }
+
+  return {
+    async create(input) {
+      checkObject('input', input, argumentError)
+      const environment = checkOneOf(
+        'environment',
+        input.environment ?? config.environment,
+        ['live', 'test'],
+        argumentError,
+      )
+      const at = now()
+      const fields = {
+        ownerId: checkOwnerId(input.ownerId),
+        name: checkName(input.name),
+        environment,
+        scopes: checkScopes('scopes', input.scopes ?? []),
+        expiresAt: checkDate('expiresAt', input.expiresAt),
+        revokedAt: null,
+        disabled: false,
+        rateLimit: checkRateLimit(input.rateLimit),
+        credits: checkCredits(input.credits, at),
+        meta: checkMeta(input.meta),
+        rotatedFrom: null,
+        rotatedTo: null,
+      }
+      const { key, id } = generateKey(prefix, environment, config.random)
+      const record = newRecord(id, key, fields, at)
+      await store.create(record)
+      const view = toKeyRecord(record)
+      events.emit('key.created', { type: 'key.created', key: view, timestamp: at })
+      return { key, record: view }
+    },
+
+    async get(id) {
+      if (typeof id !== 'string') return null
+      const record = await store.get(id)
+      return record === null ? null : toKeyRecord(record)
+    },
+
+    async list({ ownerId, limit = 100, cursor }) {
+      checkOwnerId(ownerId)
+      checkInteger('limit', limit, { min: 1, max: 1000 }, argumentError)
+      const page = await store.listByOwner(ownerId, cursor === undefined ? { limit } : { limit, cursor })
+      return { items: page.records.map(toKeyRecord), cursor: page.cursor }
+    },
+
+    async update(id, patch) {
+      checkObject('patch', patch, argumentError)
+      const at = now()
+      const changes: KeyChanges = { updatedAt: at }
+      if (patch.name !== undefined) changes.name = checkName(patch.name)
+      if (patch.scopes !== undefined) changes.scopes = checkScopes('scopes', patch.scopes)
+      if (patch.expiresAt !== undefined) changes.expiresAt = checkDate('expiresAt', patch.expiresAt)
+      if (patch.disabled !== undefined) {
+        if (typeof patch.disabled !== 'boolean')
+          throw new InvalidArgumentError('disabled', 'must be a boolean')
+        changes.disabled = patch.disabled
+      }
+      if (patch.rateLimit !== undefined) changes.rateLimit = checkRateLimit(patch.rateLimit)
+      if (patch.credits !== undefined) changes.credits = checkCredits(patch.credits, at)
+      if (patch.meta !== undefined) changes.meta = checkMeta(patch.meta)
+      const updated = await store.update(id, changes)
+      if (updated === null) throw new KeyNotFoundError(id)
+      const view = toKeyRecord(updated)
+      events.emit('key.updated', { type: 'key.updated', key: view, timestamp: at })
+      return view
+    },
+
+    async revoke(id) {
+      const existing = await require(id)
+      if (existing.revokedAt !== null) return toKeyRecord(existing)
+      const at = now()
+      const updated = await store.update(id, { revokedAt: at, updatedAt: at })
+      if (updated === null) throw new KeyNotFoundError(id)
+      const view = toKeyRecord(updated)
+      events.emit('key.revoked', { type: 'key.revoked', key: view, timestamp: at })
+      return view
+    },
+
+    async rotate(id, options = {}) {
+      const gracePeriodMs = optionalInteger('gracePeriodMs', options.gracePeriodMs, 0, {}, argumentError)
+      const old = await require(id)
+      const at = now()
+      if (old.revokedAt !== null && old.revokedAt <= at) {
+        throw new InvalidArgumentError('id', 'a revoked key cannot be rotated')
+      }
+      if (old.expiresAt !== null && old.expiresAt <= at && options.expiresAt === undefined) {
+        throw new InvalidArgumentError(
+          'expiresAt',
+          'the key has expired: give the new key an `expiresAt` (or null)',
+        )
+      }
+      if (old.rotatedTo !== null) {
+        throw new InvalidArgumentError(
+          'id',
+          `this key was already rotated; rotate its successor ${old.rotatedTo}`,
+        )
+      }
+      const { key, id: successorId } = generateKey(prefix, old.environment, config.random)
+      const successor = newRecord(
+        successorId,
+        key,
+        {
+          ownerId: old.ownerId,
+          name: old.name,
+          environment: old.environment,
+          scopes: old.scopes,
+          expiresAt:
+            options.expiresAt === undefined ? old.expiresAt : checkDate('expiresAt', options.expiresAt),
+          revokedAt: null,
+          disabled: old.disabled,
+          rateLimit: old.rateLimit,
+          credits: old.credits === null ? null : { ...old.credits },
+          meta: old.meta,
+          rotatedFrom: old.id,
+          rotatedTo: null,
+        },
+        at,
+      )
+      const changes: KeyChanges = { rotatedTo: successorId, updatedAt: at }
+      if (gracePeriodMs === 0) changes.revokedAt = at
+      else changes.expiresAt = Math.min(old.expiresAt ?? Number.POSITIVE_INFINITY, at + gracePeriodMs)
+      const previous = await store.rotate(id, successor, changes)
+      if (previous === null) throw new KeyNotFoundError(id)
+      const record = toKeyRecord(successor)
+      const previousView = toKeyRecord(previous)
+      events.emit('key.rotated', { type: 'key.rotated', key: previousView, successor: record, timestamp: at })
+      return { key, record, previous: previousView }
+    },
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The options of `createKeyward`, validated once into the configuration the verify pipeline and
+ * the key manager share. Every mistake is a `ConfigError` naming the option.
+ */
+import { ConfigError } from '../errors.ts'
+import { KeyHasher, type Pepper } from '../hashing.ts'
+import { type Environment, PREFIX_PATTERN, type RandomSource } from '../key-format.ts'
+import { resolvePolicies } from '../policies.ts'
+import type { KeyStore } from '../store/interface.ts'
+import { MemoryStore } from '../store/memory-store.ts'
+import type { RateLimitPolicy, ResolvedPolicy } from '../types.ts'
+import { checkFunction, checkObject, checkOneOf, optionalInteger } from '../validation.ts'
+
+export interface KeywardOptions {
+  /** Key prefix, 2–12 chars of `[a-z0-9]`. @default 'kw' */
+  prefix?: string | undefined
+  /** The environment this server accepts; keys of the other are `WRONG_ENVIRONMENT`. @default 'live' */
+  environment?: Environment | undefined
+  /** The pepper for key hashes (≥ 32 chars). Required with a shared store; optional in memory. */
+  secret?: string | undefined
+  /** Versioned peppers, for rotation: new keys use the highest version. Instead of `secret`. */
+  secrets?: Pepper[] | undefined
+  /** Where records, counters and limits live. @default new MemoryStore() */
+  store?: KeyStore | undefined
+  /** Rate limit for keys without their own. @default none (such keys are not rate limited) */
+  rateLimit?: RateLimitPolicy | RateLimitPolicy[] | undefined
+  /** Clock, epoch ms. @default Date.now */
+  now?: () => number
+  /** Random bytes for ids and secrets. @default crypto.randomBytes */
+  random?: RandomSource
+  /** `Retry-After` hint, in ms, when the store is unreachable. @default 1000 */
+  unavailableRetryAfterMs?: number
+}
+
+/** The validated options, shared by the verify pipeline and the key manager. */
+export interface KeywardConfig {
+  prefix: string
+  environment: Environment
+  store: KeyStore
+  hasher: KeyHasher
+  /** The installation-wide policies for keys without their own, or `null`. */
+  defaultPolicies: ResolvedPolicy[] | null
+  now: () => number
+  random: RandomSource | undefined
+  unavailableRetryAfterMs: number
+}
+
+export function resolveOptions(options: KeywardOptions): KeywardConfig {
+  checkObject('options', options)
+  const prefix = options.prefix ?? 'kw'
+  if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
+    throw new ConfigError('prefix', 'must be 2–12 characters of a-z and 0-9 (no underscore)')
+  }
+  const environment = checkOneOf('environment', options.environment ?? 'live', ['live', 'test'])
+  const store = options.store ?? new MemoryStore()
+  if (store === null || typeof store !== 'object' || typeof store.get !== 'function') {
+    throw new ConfigError('store', 'must implement KeyStore (e.g. new MemoryStore() or new RedisStore(…))')
+  }
+  let hasher = KeyHasher.fromOptions(options.secret, options.secrets)
+  if (hasher === null) {
+    if (store.shared) {
+      throw new ConfigError(
+        'secret',
+        'a shared store needs a pepper: set `secret` (e.g. process.env.KEYWARD_SECRET, 32+ chars from `openssl rand -base64 32`) so every process hashes keys alike',
+      )
+    }
+    hasher = KeyHasher.ephemeral()
+  }
+  checkFunction('now', options.now)
+  checkFunction('random', options.random)
+  return {
+    prefix,
+    environment,
+    store,
+    hasher,
+    defaultPolicies:
+      options.rateLimit === undefined ? null : resolvePolicies('rateLimit', options.rateLimit, 'default'),
+    now: options.now ?? Date.now,
+    random: options.random,
+    unavailableRetryAfterMs: optionalInteger(
+      'unavailableRetryAfterMs',
+      options.unavailableRetryAfterMs,
+      1000,
+    ),
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Read-through access to key records: the process-local cache (`record-cache.ts`) while the change
+ * feed is live, Redis otherwise, with concurrent misses of one id sharing a single read. A cached
+ * record's credits are re-read from its pool once older than `creditsMaxAgeMs` (other processes'
+ * spends are not broadcast). In fail-open mode a cached record answers when Redis cannot.
+ */
+import type { StoredKey } from '@keyward/core/store'
+import type { CommandGuard, RedisClient } from './command-guard.ts'
+import type { CreditPools } from './credit-pools.ts'
+import { type Envelope, parseEnvelope } from './envelope.ts'
+import { isStorableId, type KeyLayout } from './key-layout.ts'
+import type { FailMode } from './options.ts'
+import { RecordCache } from './record-cache.ts'
+
+export interface Cached {
+  record: StoredKey
+  pool: string
+  /** When `record.credits` was last read from (or written by) the pool, epoch ms. */
+  creditsReadAt: number
+}
+
+export interface RecordReaderOptions {
+  failMode: FailMode
+  cacheSize: number
+  cacheTtlMs: number
+  negativeCacheTtlMs: number
+  creditsMaxAgeMs: number
+}
+
+export class RecordReader {
+  private readonly cache: RecordCache<Cached>
+  private readonly pending = new Map<string, Promise<Cached | null>>()
+  private readonly pendingCredits = new Map<string, Promise<Cached>>()
+  constructor(
+    private readonly client: RedisClient,
+    private readonly guard: CommandGuard,
+    private readonly layout: KeyLayout,
+    private readonly pools: CreditPools,
+    private readonly options: RecordReaderOptions,
+    /** True while the change feed is live: only then may the cache be trusted. */
+    private readonly isLive: () => boolean,
+  ) {
+    this.cache = new RecordCache(options.cacheSize, options.cacheTtlMs, options.negativeCacheTtlMs)
+  }
+
+  /** The record and pool of `id`: from the cache while invalidations are flowing, else from Redis. */
+  async lookup(id: string): Promise<Cached | null> {
+    if (!isStorableId(id)) return null
+    const hit = this.cache.lookup(id)
+    // Without a live subscription the cache may miss invalidations: trust it only as a fallback.
+    if (hit !== undefined && !hit.stale && this.isLive()) {
+      const cached = hit.value
+      if (
+        cached?.record.credits == null ||
+        Date.now() - cached.creditsReadAt <= this.options.creditsMaxAgeMs
+      ) {
+        return cached
+      }
+      try {
+        return await this.refreshCredits(id, cached)
+      } catch (error) {
+        if (this.options.failMode === 'open') return cached
+        throw error
+      }
+    }
+    try {
+      return await this.fetch(id)
+    } catch (error) {
+      if (this.options.failMode === 'open' && hit?.value != null) return hit.value
+      throw error
+    }
+  }
+
+  /** The record with `credits` as its pool holds them now (the record's copy is the initial one). */
+  async withLiveCredits(envelope: Envelope): Promise<Cached> {
+    const cached: Cached = { record: envelope.r, pool: envelope.p, creditsReadAt: Date.now() }
+    if (envelope.r.credits === null) return cached
+    const live = await this.pools.read(envelope.p)
+    return live === null ? cached : withCredits(cached, live.remaining, live.refilledAt)
+  }
+
+  /** Keeps a cached record's credits current after a spend made in this process. */
+  spent(id: string, remaining: number, refilledAt: number): void {
+    this.cache.refresh(id, (cached) => withCredits(cached, remaining, refilledAt))
+  }
+
+  /** `id` was created: drop a cached "unknown". */
+  created(id: string): void {
+    this.cache.forgetMissing(id)
+  }
+
+  /** `id` changed: drop it. */
+  invalidate(id: string): void {
+    this.cache.invalidate(id)
+  }
+
+  flush(): void {
+    this.cache.flush()
+  }
+
+  /** One read per id at a time: concurrent misses of the same id share it. */
+  private fetch(id: string): Promise<Cached | null> {
+    let inFlight = this.pending.get(id)
+    if (inFlight === undefined) {
+      const startedAt = this.cache.begin()
+      inFlight = this.read(id)
+        .then((found) => {
+          if (this.isLive()) this.cache.store(id, found, startedAt)
+          return found
+        })
+        .finally(() => {
+          this.pending.delete(id)
+          this.cache.end()
+        })
+      this.pending.set(id, inFlight)
+    }
+    return inFlight
+  }
+
+  private refreshCredits(id: string, cached: Cached): Promise<Cached> {
+    let inFlight = this.pendingCredits.get(id)
+    if (inFlight === undefined) {
+      inFlight = this.withLiveCredits({ r: cached.record, p: cached.pool })
+        .then((fresh) => {
+          this.cache.refresh(id, (current) => (current.record === cached.record ? fresh : current))
+          return fresh
+        })
+        .finally(() => this.pendingCredits.delete(id))
+      this.pendingCredits.set(id, inFlight)
+    }
+    return inFlight
+  }
+
+  private async read(id: string): Promise<Cached | null> {
+    const raw = await this.guard.run('get', () => this.client.get(this.layout.record(id)))
+    return raw === null ? null : this.withLiveCredits(parseEnvelope(raw))
+  }
+}
+
+/** `cached` with its credits as just read from the pool (the same record object when unchanged). */
+function withCredits(cached: Cached, remaining: number, refilledAt: number): Cached {
+  const credits = cached.record.credits
+  const creditsReadAt = Date.now()
+  if (credits === null || (credits.remaining === remaining && credits.refilledAt === refilledAt)) {
+    return { ...cached, creditsReadAt }
+  }
+  return {
+    pool: cached.pool,
+    creditsReadAt,
+    record: { ...cached.record, credits: { ...credits, remaining, refilledAt } },
+  }
+}
