@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as core from './index.ts'
 
-describe('public API (DESIGN §2–§3 names are binding)', () => {
+describe('public API (the names the README documents)', () => {
   it('exports the named entry points', () => {
     expect(Object.keys(core)).toEqual(
       expect.arrayContaining([
@@ -18,7 +18,7 @@ describe('public API (DESIGN §2–§3 names are binding)', () => {
     )
   })
 
-  it('names exactly the eleven VerifyCodes of DESIGN §3', () => {
+  it('names exactly the eleven VerifyCodes the README documents', () => {
     expect(Object.values(core.VerifyCode).sort()).toEqual(
       [
         'MISSING',

@@ -17,7 +17,7 @@ import {
   randomBase62,
 } from './key-format.ts'
 
-/** DESIGN §2's scanning regex, written out here rather than taken from the code under test. */
+/** The README's published scanning regex, written out here rather than taken from the code under test. */
 const designRegex = (prefix: string) => new RegExp(`^${prefix}_(live|test)_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}$`)
 
 /** A table-driven CRC32 (IEEE 802.3, reflected 0xEDB88320), independent of zlib. */
@@ -57,7 +57,7 @@ function replay(bytes: number[]): RandomSource & { requests: number[] } {
 
 const EXAMPLE = 'acme_live_gn4A6m8CKdow_R7JVUKlwW5JjyWSlUqp68EHAhDVOeD2b3lFhBh'
 
-describe('key shape (DESIGN §2)', () => {
+describe('key shape (docs/architecture.md, Key format)', () => {
   it('generates <prefix>_<env>_<id12>_<secret32><crc6> with base62 parts', () => {
     const { key, id } = generateKey('acme', 'live')
     const match = /^acme_live_([0-9A-Za-z]{12})_([0-9A-Za-z]{32})([0-9A-Za-z]{6})$/.exec(key)
@@ -95,7 +95,7 @@ describe('key shape (DESIGN §2)', () => {
     expect(crc).toBe(referenceBase62(crc32(body)))
   })
 
-  it('accepts the example key of DESIGN §2 and parses its parts', () => {
+  it('accepts the example key of the README and parses its parts', () => {
     expect(parseKey(EXAMPLE, 'acme')).toEqual({
       prefix: 'acme',
       environment: 'live',
@@ -203,7 +203,7 @@ describe('configurable prefix', () => {
 })
 
 describe('published scanning regex', () => {
-  it('is the regex of DESIGN §2 for the prefix', () => {
+  it('is the published scanning regex of the README, for the prefix', () => {
     expect(keyPattern('acme').source).toBe('\\bacme_(live|test)_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}\\b')
   })
 

@@ -2,7 +2,7 @@
  * The API key format: `<prefix>_<env>_<id>_<secret><crc>`. The id (12 base62 chars) is the public
  * handle used for lookup; the secret (32 base62 chars, ≈190 bits) is never stored; the trailing
  * 6 base62 chars are the CRC32 of everything before them, so typos and truncated copies are
- * rejected offline, before any store access. See DESIGN §2.
+ * rejected offline, before any store access. See docs/architecture.md, "Key format".
  */
 import { randomBytes } from 'node:crypto'
 import { crc32 } from 'node:zlib'
@@ -133,7 +133,7 @@ export function isWellFormedKey(token: unknown, prefix?: string): boolean {
 }
 
 /**
- * The published scanning regex for keys with `prefix` (DESIGN §2), e.g. for secret scanners.
+ * The published scanning regex for keys with `prefix` (README, "Key format"), e.g. for secret scanners.
  * A match is a candidate; confirm it offline with `isWellFormedKey`.
  */
 export function keyPattern(prefix: string, flags = 'g'): RegExp {

@@ -255,7 +255,7 @@ describe('verify: one test per VerifyCode', () => {
   })
 })
 
-describe('verify: check order (DESIGN §3)', () => {
+describe('verify: check order (docs/architecture.md, The path of a request)', () => {
   it('reports REVOKED, not INSUFFICIENT_SCOPE, for a revoked key lacking the scope', async () => {
     const { keyward } = setup()
     const { key, record } = await keyward.keys.create({ ownerId: 'o', scopes: ['a'] })

@@ -2,7 +2,7 @@
  * Express middleware: `apiKeyAuth` verifies the request's API key through core's authenticator
  * and puts the key on `req.apiKey`; `requireScopes` checks the key already there. Both only
  * translate between Express and the framework-free HTTP layer in `@keyward/core`, so their
- * responses are those of every other adapter (DESIGN §4).
+ * responses are those of every other adapter (docs/architecture.md, "Outcomes").
  */
 import type { Keyward, ScopeRequirement } from '@keyward/core'
 import {
@@ -55,7 +55,7 @@ class ExpressRequestView implements HttpRequestView {
 
 /**
  * Authenticates requests by API key. A request without a valid key never reaches the next handler:
- * it gets the DESIGN §4 response (401/403/429/503, `application/problem+json`). On success the
+ * it gets the standard problem+json response (docs/middleware.md, "HTTP contract") (401/403/429/503, `application/problem+json`). On success the
  * key is on `req.apiKey` and the `RateLimit-Policy` / `RateLimit` headers are set.
  *
  * Options (all optional): `headers` (default `['authorization', 'x-api-key']`), `query` (default

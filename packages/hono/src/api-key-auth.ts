@@ -2,7 +2,7 @@
  * Hono middleware: `apiKeyAuth` verifies the request's API key through core's authenticator and
  * sets it as the context variable `apiKey`; `requireScopes` checks the key already there. Both
  * only translate between Hono and the framework-free HTTP layer in `@keyward/core`, so their
- * responses are those of every other adapter (DESIGN §4).
+ * responses are those of every other adapter (docs/architecture.md, "Outcomes").
  */
 import type { Keyward, ScopeRequirement, VerifiedKey } from '@keyward/core'
 import {
@@ -99,7 +99,7 @@ class HonoRequestView implements HttpRequestView {
 
 /**
  * Authenticates requests by API key. A request without a valid key never reaches the handler: it
- * gets the DESIGN §4 response (401/403/429/503, `application/problem+json`). On success the key
+ * gets the standard problem+json response (docs/middleware.md, "HTTP contract") (401/403/429/503, `application/problem+json`). On success the key
  * is `c.get('apiKey')` and the `RateLimit-Policy` / `RateLimit` headers are set.
  *
  * Options (all optional): `headers` (default `['authorization', 'x-api-key']`), `query` (default

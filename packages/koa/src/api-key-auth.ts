@@ -2,7 +2,7 @@
  * Koa middleware: `apiKeyAuth` verifies the request's API key through core's authenticator and
  * puts the key on `ctx.state.apiKey`; `requireScopes` checks the key already there. Both only
  * translate between Koa and the framework-free HTTP layer in `@keyward/core`, so their responses
- * are those of every other adapter (DESIGN §4).
+ * are those of every other adapter (docs/architecture.md, "Outcomes").
  */
 import type { Keyward, ScopeRequirement, VerifiedKey } from '@keyward/core'
 import {
@@ -56,7 +56,7 @@ class KoaRequestView implements HttpRequestView {
 
 /**
  * Authenticates requests by API key. A request without a valid key never reaches the downstream
- * middleware: it gets the DESIGN §4 response (401/403/429/503, `application/problem+json`). On
+ * middleware: it gets the standard problem+json response (docs/middleware.md, "HTTP contract") (401/403/429/503, `application/problem+json`). On
  * success the key is on `ctx.state.apiKey` and the `RateLimit-Policy` / `RateLimit` headers are set.
  *
  * Options (all optional): `headers` (default `['authorization', 'x-api-key']`), `query` (default

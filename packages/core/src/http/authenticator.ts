@@ -61,7 +61,7 @@ export interface MiddlewareOptions<TRequest, TContext, TRejected> extends Authen
   /**
    * Sends a custom response for a rejected request instead of the default problem+json one.
    * `response` is that default (status, headers, body), to reuse or adapt.
-   * @default none: the DESIGN §4 response
+   * @default none: the standard problem+json response
    */
   onRejected?: (result: AuthFailure, context: TContext, response: HttpResponse) => TRejected
   /**
