@@ -72,6 +72,8 @@ it('spends exactly like spendFrom for any credits and any sequence of spends', a
         meta: {},
         rotatedFrom: null,
         rotatedTo: null,
+        chainId: id,
+        allowedNetworks: null,
       }
       await store.create(record)
       let expected = initial

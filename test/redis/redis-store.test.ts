@@ -38,6 +38,8 @@ function storedKey(id: string, overrides: Partial<StoredKey> = {}): StoredKey {
     meta: {},
     rotatedFrom: null,
     rotatedTo: null,
+    chainId: id,
+    allowedNetworks: null,
     ...overrides,
   }
 }

@@ -5,7 +5,10 @@
  * docs/architecture.md, "Credits: one rule, two languages").
  */
 import type { CreditsInput, StoredCredits } from './types.ts'
-import { checkInteger, checkObject, type FieldError } from './validation.ts'
+import { checkInteger, checkKnownFields, checkObject, type FieldError } from './validation.ts'
+
+const CREDITS_FIELDS: ReadonlySet<string> = new Set(['remaining', 'refill'])
+const REFILL_FIELDS: ReadonlySet<string> = new Set(['amount', 'interval'])
 
 /** The outcome of one spend. */
 export interface CreditSpend {
@@ -56,10 +59,12 @@ export function checkCredits(
   fail: FieldError,
 ): StoredCredits {
   checkObject(field, value, fail, '{ remaining, refill? }')
+  checkKnownFields(field, value, CREDITS_FIELDS, fail)
   const remaining = checkInteger(`${field}.remaining`, value.remaining, { min: 0 }, fail)
   let refill: StoredCredits['refill'] = null
   if (value.refill !== undefined) {
     checkObject(`${field}.refill`, value.refill, fail, '{ amount, interval }')
+    checkKnownFields(`${field}.refill`, value.refill, REFILL_FIELDS, fail)
     refill = {
       amount: checkInteger(`${field}.refill.amount`, value.refill.amount, { min: 1 }, fail),
       interval: checkInteger(`${field}.refill.interval`, value.refill.interval, { min: 1000 }, fail, ' (ms)'),

@@ -220,7 +220,7 @@ describe('KeywardEmitter', () => {
     const emitter = new KeywardEmitter()
     const seen: number[] = []
     emitter.once('key.created', (event) => seen.push(event.timestamp))
-    const event = { type: 'key.created', key: {} as never, timestamp: 1 } as const
+    const event = { type: 'key.created', key: {} as never, timestamp: 1, actor: null, reason: null } as const
     emitter.emit('key.created', event)
     emitter.emit('key.created', { ...event, timestamp: 2 })
     expect(seen).toEqual([1])

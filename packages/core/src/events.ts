@@ -21,10 +21,15 @@ export interface VerificationEvent {
 }
 
 export interface KeyLifecycleEvent {
-  type: 'key.created' | 'key.updated' | 'key.revoked' | 'key.rotated'
+  type: 'key.created' | 'key.updated' | 'key.revoked' | 'key.rotated' | 'key.deleted'
+  /** The record after the change (for `key.deleted`, as it was). */
   key: KeyRecord
   /** For `key.rotated`: the successor's record. */
   successor?: KeyRecord
+  /** Who acted, as the caller said (`{ actor }` of the lifecycle call); `null` when not given. */
+  actor: string | null
+  /** Why, as the caller said; `null` when not given. */
+  reason: string | null
   timestamp: number
 }
 
@@ -34,7 +39,11 @@ export interface KeywardEvents {
   'key.updated': KeyLifecycleEvent
   'key.revoked': KeyLifecycleEvent
   'key.rotated': KeyLifecycleEvent
-  /** A listener threw; the error is reported here instead of reaching the request. */
+  'key.deleted': KeyLifecycleEvent
+  /**
+   * A listener threw, or a background task failed (`event` names it, e.g. `purge`): reported here
+   * instead of reaching a request or becoming an unhandled rejection.
+   */
   error: { error: unknown; event: string }
 }
 

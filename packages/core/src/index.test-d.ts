@@ -35,6 +35,10 @@ describe('public types', () => {
           return String(failure.credits.remaining)
         case 'UNAVAILABLE':
           return String(failure.retryAfterMs)
+        case 'FORBIDDEN_NETWORK':
+          return failure.key.id
+        case 'INVALID_REQUEST':
+          return failure.field
         default: {
           const unreachable: never = failure
           return unreachable

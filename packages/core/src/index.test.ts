@@ -18,7 +18,7 @@ describe('public API (the names the README documents)', () => {
     )
   })
 
-  it('names exactly the eleven VerifyCodes the README documents', () => {
+  it('names exactly the VerifyCodes the README documents', () => {
     expect(Object.values(core.VerifyCode).sort()).toEqual(
       [
         'MISSING',
@@ -28,10 +28,12 @@ describe('public API (the names the README documents)', () => {
         'EXPIRED',
         'DISABLED',
         'WRONG_ENVIRONMENT',
+        'FORBIDDEN_NETWORK',
         'INSUFFICIENT_SCOPE',
         'RATE_LIMITED',
         'QUOTA_EXCEEDED',
         'UNAVAILABLE',
+        'INVALID_REQUEST',
       ].sort(),
     )
   })

@@ -50,6 +50,7 @@ describe('keys.create', () => {
       meta: { plan: 'pro', nested: { a: [1, 2] } },
       rotatedFrom: null,
       rotatedTo: null,
+      allowedNetworks: null,
     })
     await expectNoSecrets(keyward, key, record)
   })
@@ -138,7 +139,9 @@ describe('keys.create', () => {
     const events: KeyLifecycleEvent[] = []
     keyward.events.on('key.created', (event) => events.push(event))
     const { key, record } = await keyward.keys.create({ ownerId: 'o' })
-    expect(events).toEqual([{ type: 'key.created', key: record, timestamp: START }])
+    expect(events).toEqual([
+      { type: 'key.created', key: record, timestamp: START, actor: null, reason: null },
+    ])
     expect(JSON.stringify(events)).not.toContain(parseKey(key)?.secret)
   })
 })
@@ -318,7 +321,9 @@ describe('keys.update', () => {
     const events: KeyLifecycleEvent[] = []
     keyward.events.on('key.updated', (event) => events.push(event))
     const updated = await keyward.keys.update(record.id, { name: 'x' })
-    expect(events).toEqual([{ type: 'key.updated', key: updated, timestamp: START }])
+    expect(events).toEqual([
+      { type: 'key.updated', key: updated, timestamp: START, actor: null, reason: null },
+    ])
   })
 })
 
@@ -498,7 +503,14 @@ describe('keys.rotate', () => {
     keyward.events.on('key.rotated', (event) => events.push(event))
     const rotated = await keyward.keys.rotate(record.id, { gracePeriodMs: 500 })
     expect(events).toEqual([
-      { type: 'key.rotated', key: rotated.previous, successor: rotated.record, timestamp: START },
+      {
+        type: 'key.rotated',
+        key: rotated.previous,
+        successor: rotated.record,
+        timestamp: START,
+        actor: null,
+        reason: null,
+      },
     ])
     const json = JSON.stringify(events)
     expect(json).not.toContain(parseKey(key)?.secret)

@@ -11,7 +11,15 @@ const root = dirname(fileURLToPath(import.meta.url))
 
 /** Layer of each module, lowest first; a folder stands for every module in it. */
 const LAYERS: readonly (readonly string[])[] = [
-  ['errors.ts', 'validation.ts', 'verify-codes.ts', 'key-format.ts', 'hashing.ts', 'scopes.ts'],
+  [
+    'errors.ts',
+    'validation.ts',
+    'verify-codes.ts',
+    'key-format.ts',
+    'hashing.ts',
+    'scopes.ts',
+    'networks.ts',
+  ],
   ['types.ts', 'credits.ts', 'policies.ts', 'records.ts'],
   ['store/'],
   ['events.ts', 'keyward/'],

@@ -4,9 +4,17 @@
  * policies (`InvalidArgumentError`).
  */
 import type { RateLimitPolicy, ResolvedPolicy } from './types.ts'
-import { checkInteger, checkObject, configError, type FieldError, optionalInteger } from './validation.ts'
+import {
+  checkInteger,
+  checkKnownFields,
+  checkObject,
+  configError,
+  type FieldError,
+  optionalInteger,
+} from './validation.ts'
 
 const POLICY_NAME = /^[A-Za-z0-9._-]{1,64}$/
+const POLICY_FIELDS: ReadonlySet<string> = new Set(['name', 'points', 'duration', 'blockDuration'])
 
 /** Validates and names policies; `field` is used in the error (`rateLimit`, `rateLimit[1].points`, …). */
 export function resolvePolicies(
@@ -21,6 +29,7 @@ export function resolvePolicies(
   return list.map((policy, index) => {
     const at = Array.isArray(input) ? `${field}[${index}]` : field
     checkObject(at, policy, fail, '{ points, duration }')
+    checkKnownFields(at, policy, POLICY_FIELDS, fail)
     const points = checkInteger(`${at}.points`, policy.points, { min: 1 }, fail)
     const duration = checkInteger(`${at}.duration`, policy.duration, { min: 1 }, fail, ' (seconds)')
     const blockDuration = optionalInteger(

@@ -28,6 +28,7 @@ export function toKeyRecord(stored: StoredKey): KeyRecord {
     meta: structuredClone(stored.meta),
     rotatedFrom: stored.rotatedFrom,
     rotatedTo: stored.rotatedTo,
+    allowedNetworks: stored.allowedNetworks === null ? null : [...stored.allowedNetworks],
   }
 }
 

@@ -33,34 +33,63 @@ export function checkScopes(field: string, scopes: unknown): string[] {
   return [...new Set(scopes as string[])]
 }
 
+/** Deepest nesting and most scopes a requirement may have: enough for any route, bounded for any input. */
+export const MAX_REQUIREMENT_DEPTH = 16
+export const MAX_REQUIREMENT_NODES = 256
+
+/**
+ * What is wrong with a requirement, or `null` when it is valid. Walks it without recursion and
+ * within `MAX_REQUIREMENT_DEPTH` / `MAX_REQUIREMENT_NODES`, so no input can throw or run long.
+ */
+export function requirementProblem(
+  field: string,
+  requirement: unknown,
+): { field: string; message: string } | null {
+  const stack: [string, unknown, number][] = [[field, requirement, 0]]
+  let nodes = 0
+  while (stack.length > 0) {
+    const [at, node, depth] = stack.pop() as [string, unknown, number]
+    if (++nodes > MAX_REQUIREMENT_NODES)
+      return { field, message: `has more than ${MAX_REQUIREMENT_NODES} parts` }
+    if (depth > MAX_REQUIREMENT_DEPTH)
+      return { field: at, message: `nests deeper than ${MAX_REQUIREMENT_DEPTH} levels` }
+    if (typeof node === 'string') {
+      if (!isValidScope(node))
+        return { field: at, message: `${JSON.stringify(node).slice(0, 140)} is not a scope` }
+      continue
+    }
+    if (Array.isArray(node)) {
+      if (node.length > MAX_REQUIREMENT_NODES)
+        return { field: at, message: `has more than ${MAX_REQUIREMENT_NODES} parts` }
+      for (let index = node.length - 1; index >= 0; index--)
+        stack.push([`${at}[${index}]`, node[index], depth + 1])
+      continue
+    }
+    if (node !== null && typeof node === 'object') {
+      const keys = Object.keys(node)
+      const kind = keys[0]
+      if (keys.length === 1 && (kind === 'anyOf' || kind === 'allOf')) {
+        const list = (node as Record<string, unknown>)[kind]
+        if (!Array.isArray(list) || list.length === 0)
+          return { field: `${at}.${kind}`, message: 'must be a non-empty array' }
+        if (list.length > MAX_REQUIREMENT_NODES)
+          return { field: at, message: `has more than ${MAX_REQUIREMENT_NODES} parts` }
+        for (let index = list.length - 1; index >= 0; index--) {
+          stack.push([`${at}.${kind}[${index}]`, list[index], depth + 1])
+        }
+        continue
+      }
+    }
+    return { field: at, message: 'must be a scope, an array of requirements, { anyOf } or { allOf }' }
+  }
+  return null
+}
+
 /** Validates a requirement once (at middleware construction); throws `InvalidArgumentError`. */
 export function checkRequirement(field: string, requirement: unknown): ScopeRequirement {
-  if (typeof requirement === 'string') {
-    if (!isValidScope(requirement))
-      throw new InvalidArgumentError(field, `${JSON.stringify(requirement)} is not a scope`)
-    return requirement
-  }
-  if (Array.isArray(requirement)) {
-    requirement.forEach((inner, index) => {
-      checkRequirement(`${field}[${index}]`, inner)
-    })
-    return requirement
-  }
-  if (requirement !== null && typeof requirement === 'object') {
-    const keys = Object.keys(requirement)
-    const kind = keys[0]
-    if (keys.length === 1 && (kind === 'anyOf' || kind === 'allOf')) {
-      const list = (requirement as Record<string, unknown>)[kind]
-      if (!Array.isArray(list) || list.length === 0) {
-        throw new InvalidArgumentError(`${field}.${kind}`, 'must be a non-empty array')
-      }
-      list.forEach((inner, index) => {
-        checkRequirement(`${field}.${kind}[${index}]`, inner)
-      })
-      return requirement as ScopeRequirement
-    }
-  }
-  throw new InvalidArgumentError(field, 'must be a scope, an array of requirements, { anyOf } or { allOf }')
+  const problem = requirementProblem(field, requirement)
+  if (problem !== null) throw new InvalidArgumentError(problem.field, problem.message)
+  return requirement as ScopeRequirement
 }
 
 /** Does the granted scope `granted` cover the required scope `required`? */

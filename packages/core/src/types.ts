@@ -68,6 +68,13 @@ export interface StoredKey {
   rotatedFrom: string | null
   /** Set on a key replaced by `rotate`: the id of its successor. */
   rotatedTo: string | null
+  /**
+   * The id of the first key of its rotation chain (its own id for a key never rotated). Every key
+   * of a chain shares one rate-limit budget and one credit pool.
+   */
+  chainId: string
+  /** CIDRs the key may be used from (normalised, e.g. `203.0.113.0/24`); `null`: anywhere. */
+  allowedNetworks: string[] | null
 }
 
 /** A key record as returned by `keys.create/get/list/update/revoke/rotate`. No secret, no hash. */
@@ -87,6 +94,8 @@ export interface KeyRecord {
   meta: Record<string, unknown>
   rotatedFrom: string | null
   rotatedTo: string | null
+  /** CIDRs the key may be used from; `null`: anywhere. */
+  allowedNetworks: string[] | null
 }
 
 /** What a verified request learns about its key (on the request as `apiKey`). */
@@ -140,8 +149,13 @@ export interface NotFoundFailure {
   code: 'NOT_FOUND'
 }
 
-/** The key matched but may not be used: revoked, expired, disabled, or of the other environment. */
-export interface KeyStateFailure<C extends 'REVOKED' | 'EXPIRED' | 'DISABLED' | 'WRONG_ENVIRONMENT'> {
+/**
+ * The key matched but may not be used: revoked, expired, disabled, of the other environment, or
+ * presented from outside its `allowedNetworks`.
+ */
+export interface KeyStateFailure<
+  C extends 'REVOKED' | 'EXPIRED' | 'DISABLED' | 'WRONG_ENVIRONMENT' | 'FORBIDDEN_NETWORK',
+> {
   valid: false
   code: C
   key: VerifiedKey
@@ -181,6 +195,17 @@ export interface UnavailableFailure {
   retryAfterMs: number
 }
 
+/**
+ * The caller's own options could not be used (a malformed `scopes` requirement, a `cost` that is
+ * not a non-negative integer, a `clientAddress` that is not a string): nothing was checked or
+ * spent. `field` names the option, for the developer; it is never sent to the client.
+ */
+export interface InvalidRequestFailure {
+  valid: false
+  code: 'INVALID_REQUEST'
+  field: 'scopes' | 'cost' | 'clientAddress' | 'options'
+}
+
 /** Why a key was refused: one member per `VerifyCode`, so a `switch` on `code` is exhaustive. */
 export type VerifyFailure =
   | MissingFailure
@@ -190,16 +215,23 @@ export type VerifyFailure =
   | KeyStateFailure<'EXPIRED'>
   | KeyStateFailure<'DISABLED'>
   | KeyStateFailure<'WRONG_ENVIRONMENT'>
+  | KeyStateFailure<'FORBIDDEN_NETWORK'>
   | InsufficientScopeFailure
   | RateLimitedFailure
   | QuotaExceededFailure
   | UnavailableFailure
+  | InvalidRequestFailure
 
 export type VerifyResult = VerifySuccess | VerifyFailure
 
 export interface VerifyOptions {
   /** Scopes the key must have. */
-  scopes?: ScopeRequirement
+  scopes?: ScopeRequirement | undefined
   /** Credits this request spends (default 1 for keys with credits; 0 spends none). */
-  cost?: number
+  cost?: number | undefined
+  /**
+   * The client's IP address, checked against the key's `allowedNetworks` (a key with an allowlist
+   * is `FORBIDDEN_NETWORK` without one). The middleware passes the request's address.
+   */
+  clientAddress?: string | undefined
 }

@@ -84,6 +84,44 @@ export function checkObject(
   return value as Record<string, unknown>
 }
 
+/**
+ * Refuses fields nobody reads: `update(id, { enabled: false })` must not silently leave a key
+ * enabled. `path` prefixes the field in the error (`''` for top-level input); a near miss of a
+ * known field is suggested.
+ */
+export function checkKnownFields(
+  path: string,
+  value: object,
+  known: ReadonlySet<string>,
+  fail: FieldError = argumentError,
+): void {
+  for (const field of Object.keys(value)) {
+    if (known.has(field)) continue
+    const at = path === '' ? field : `${path}.${field}`
+    const hint =
+      SYNONYMS[field] ??
+      [...known].find((name) => name.toLowerCase().startsWith(field.toLowerCase().slice(0, 4)))
+    throw fail(
+      at,
+      `is not a known field${hint !== undefined && known.has(hint) ? ` (did you mean \`${hint}\`?)` : ''}; known: ${[...known].join(', ')}`,
+    )
+  }
+}
+
+/** Names other API-key products use for fields keyward calls differently. */
+const SYNONYMS: Readonly<Record<string, string>> = {
+  enabled: 'disabled',
+  expires: 'expiresAt',
+  expiration: 'expiresAt',
+  scope: 'scopes',
+  permissions: 'scopes',
+  metadata: 'meta',
+  grace: 'gracePeriodMs',
+  gracePeriod: 'gracePeriodMs',
+  limit: 'points',
+  owner: 'ownerId',
+}
+
 /** A string of `min`–`max` characters. */
 export function checkString(
   field: string,

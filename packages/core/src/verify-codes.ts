@@ -14,10 +14,12 @@ export const VerifyCode = {
   EXPIRED: 'EXPIRED',
   DISABLED: 'DISABLED',
   WRONG_ENVIRONMENT: 'WRONG_ENVIRONMENT',
+  FORBIDDEN_NETWORK: 'FORBIDDEN_NETWORK',
   INSUFFICIENT_SCOPE: 'INSUFFICIENT_SCOPE',
   RATE_LIMITED: 'RATE_LIMITED',
   QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
   UNAVAILABLE: 'UNAVAILABLE',
+  INVALID_REQUEST: 'INVALID_REQUEST',
 } as const
 
 export type VerifyCode = (typeof VerifyCode)[keyof typeof VerifyCode]
@@ -29,10 +31,10 @@ export type GuardCode = 'TOO_MANY_FAILED_ATTEMPTS'
 export type ProblemCode = VerifyCode | GuardCode
 
 /** Which `WWW-Authenticate` challenge a rejection carries (RFC 6750 §3). */
-export type Challenge = 'bare' | 'invalid_token' | 'insufficient_scope' | null
+export type Challenge = 'bare' | 'invalid_token' | 'insufficient_scope' | 'invalid_request' | null
 
 export interface Outcome {
-  status: 401 | 403 | 429 | 503
+  status: 400 | 401 | 403 | 429 | 503
   /** The problem type's slug: `https://keyward.dev/problems/<slug>`. */
   slug: string
   title: string
@@ -105,6 +107,14 @@ export const OUTCOMES: Readonly<Record<ProblemCode, Outcome>> = Object.freeze({
     challenge: 'invalid_token',
     failedAttempt: true,
   },
+  FORBIDDEN_NETWORK: {
+    status: 403,
+    slug: 'forbidden-network',
+    title: 'Network not allowed',
+    detail: 'The API key may not be used from this network.',
+    challenge: null,
+    failedAttempt: false,
+  },
   INSUFFICIENT_SCOPE: {
     status: 403,
     slug: 'insufficient-scope',
@@ -138,6 +148,14 @@ export const OUTCOMES: Readonly<Record<ProblemCode, Outcome>> = Object.freeze({
     detail: 'API keys cannot be checked right now.',
     retryDetail: 'API keys cannot be checked right now; retry in {retry}.',
     challenge: null,
+    failedAttempt: false,
+  },
+  INVALID_REQUEST: {
+    status: 400,
+    slug: 'invalid-request',
+    title: 'Invalid authorization request',
+    detail: 'The scopes or cost this request asks for cannot be checked.',
+    challenge: 'invalid_request',
     failedAttempt: false,
   },
   TOO_MANY_FAILED_ATTEMPTS: {

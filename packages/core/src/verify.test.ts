@@ -1,7 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
 import { keywardWithClock, START } from '../../../test/support/core-fixtures.ts'
-import { InvalidArgumentError } from './errors.ts'
 import { KeyHasher } from './hashing.ts'
 import { createKeyward } from './index.ts'
 import { BASE62_ALPHABET, formatKey, isWellFormedKey, parseKey, randomBase62 } from './key-format.ts'
@@ -554,14 +553,17 @@ describe('verify: arbitrary input never throws', () => {
 
 describe('verify: options', () => {
   it.each([-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])(
-    'rejects cost %s as an InvalidArgumentError before any store access',
+    'answers cost %s with INVALID_REQUEST (never a throw) before any store access',
     async (cost) => {
       const { store, calls } = countingStore()
       const { keyward } = setup({ store, rateLimit: { points: 1, duration: 60 } })
       const { key } = await keyward.keys.create({ ownerId: 'o', credits: { remaining: 5 } })
       calls.length = 0
-      await expect(keyward.verify(key, { cost })).rejects.toThrow(InvalidArgumentError)
-      await expect(keyward.verify(key, { cost })).rejects.toMatchObject({ field: 'cost' })
+      expect(await keyward.verify(key, { cost })).toEqual({
+        valid: false,
+        code: 'INVALID_REQUEST',
+        field: 'cost',
+      })
       expect(calls).toEqual([])
       // the rejected calls spent no rate-limit point
       expect((await keyward.verify(key)).valid).toBe(true)

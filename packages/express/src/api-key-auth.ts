@@ -44,6 +44,10 @@ class ExpressRequestView implements HttpRequestView {
     readonly clientAddress: string | undefined,
   ) {}
 
+  get context(): object {
+    return this.req
+  }
+
   getHeader(name: string): RawValue {
     return readRawHeader(this.req.rawHeaders, name)
   }

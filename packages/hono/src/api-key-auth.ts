@@ -85,6 +85,10 @@ class HonoRequestView implements HttpRequestView {
     readonly clientAddress: string | undefined,
   ) {}
 
+  get context(): object {
+    return this.c
+  }
+
   getHeader(name: string): RawValue {
     // On Node, read every copy of the header (like the Express and Koa adapters); the Fetch
     // `Headers` elsewhere join copies with ", ", which the key check rejects just the same.

@@ -45,6 +45,10 @@ class KoaRequestView implements HttpRequestView {
     readonly clientAddress: string | undefined,
   ) {}
 
+  get context(): object {
+    return this.ctx
+  }
+
   getHeader(name: string): RawValue {
     return readRawHeader(this.ctx.req.rawHeaders, name)
   }

@@ -34,6 +34,11 @@ export class KeyLayout {
     return `${this.prefix}{keys}:seq`
   }
 
+  /** Sorted set of record ids scored by when they stopped being usable (revoked or expired). */
+  ends(): string {
+    return `${this.prefix}{keys}:ends`
+  }
+
   /** Hash `{ r: remaining, t: refilledAt, a: refill amount, i: refill interval }` of a credit pool. */
   credits(poolId: string): string {
     return `${this.prefix}{c:${poolId}}`

@@ -27,7 +27,14 @@ import { isStorableId, KeyLayout } from './key-layout.ts'
 import { type FailMode, type RedisStoreOptions, resolveRedisStoreOptions } from './options.ts'
 import { RecordReader } from './record-reader.ts'
 import { RedisPolicyLimiter } from './redis-limiter.ts'
-import { CREATE_SCRIPT, REPLACE_SCRIPT, ROTATE_SCRIPT, SPEND_SCRIPT, WRITE_POOL_SCRIPT } from './scripts.ts'
+import {
+  CREATE_SCRIPT,
+  DELETE_SCRIPT,
+  REPLACE_SCRIPT,
+  ROTATE_SCRIPT,
+  SPEND_SCRIPT,
+  WRITE_POOL_SCRIPT,
+} from './scripts.ts'
 
 type ScriptReply = number | null
 
@@ -36,6 +43,7 @@ interface ScriptedClient {
   keywardCreate(...args: string[]): Promise<ScriptReply>
   keywardReplace(...args: string[]): Promise<ScriptReply>
   keywardRotate(...args: string[]): Promise<ScriptReply>
+  keywardDelete(...args: string[]): Promise<ScriptReply>
   keywardSpend(...args: string[]): Promise<[number, string, string, string] | null>
   keywardWritePool(...args: string[]): Promise<ScriptReply>
 }
@@ -85,9 +93,10 @@ export class RedisStore implements KeyStore {
     this.guard = new CommandGuard(client, resolved.commandTimeoutMs)
 
     for (const [name, lua, numberOfKeys] of [
-      ['keywardCreate', CREATE_SCRIPT, 4],
-      ['keywardReplace', REPLACE_SCRIPT, 2],
-      ['keywardRotate', ROTATE_SCRIPT, 5],
+      ['keywardCreate', CREATE_SCRIPT, 5],
+      ['keywardReplace', REPLACE_SCRIPT, 3],
+      ['keywardRotate', ROTATE_SCRIPT, 6],
+      ['keywardDelete', DELETE_SCRIPT, 4],
       ['keywardSpend', SPEND_SCRIPT, 1],
       ['keywardWritePool', WRITE_POOL_SCRIPT, 1],
     ] as const) {
@@ -138,10 +147,12 @@ export class RedisStore implements KeyStore {
         this.layout.owner(record.ownerId),
         this.layout.sequence(),
         this.layout.version(),
+        this.layout.ends(),
         JSON.stringify(envelope),
         record.id,
         this.layout.channel(),
         this.feed.message('c', record.id),
+        endOf(record),
       ),
     )
     if (created !== WRITTEN) throw new DuplicateIdError(record.id)
@@ -168,10 +179,13 @@ export class RedisStore implements KeyStore {
         this.scripts.keywardReplace(
           this.layout.record(id),
           this.layout.version(),
+          this.layout.ends(),
           raw,
           JSON.stringify(after),
           this.layout.channel(),
           this.feed.message('u', id),
+          id,
+          endOf(after.r),
         ),
       )
       return { reply, after }
@@ -234,12 +248,16 @@ export class RedisStore implements KeyStore {
           this.layout.owner(successor.ownerId),
           this.layout.sequence(),
           this.layout.version(),
+          this.layout.ends(),
           raw,
           JSON.stringify(after),
           JSON.stringify(successorEnvelope),
           successor.id,
           this.layout.channel(),
           this.feed.message('u', id),
+          id,
+          endOf(after.r),
+          endOf(successor),
         ),
       )
       if (reply === ID_TAKEN) throw new DuplicateIdError(successor.id)
@@ -249,6 +267,43 @@ export class RedisStore implements KeyStore {
     this.records.created(successor.id)
     this.changed(id)
     return (await this.records.withLiveCredits(result.after)).record
+  }
+
+  async delete(id: string): Promise<StoredKey | null> {
+    this.assertOpen()
+    if (!isStorableId(id)) return null
+    const result = await this.replace(id, 'delete', async (before, raw) => {
+      const reply = await this.guard.run('delete', () =>
+        this.scripts.keywardDelete(
+          this.layout.record(id),
+          this.layout.owner(before.r.ownerId),
+          this.layout.version(),
+          this.layout.ends(),
+          raw,
+          id,
+          this.layout.channel(),
+          this.feed.message('u', id),
+        ),
+      )
+      return { reply, after: before }
+    })
+    if (result === null) return null
+    // The pool lives in its own slot, so it goes after the record; an orphaned pool is harmless.
+    if (result.before.r.rotatedTo === null && result.before.r.credits !== null) {
+      await this.pools.delete(result.before.p)
+    }
+    this.changed(id)
+    return result.before.r
+  }
+
+  async purge(before: number, limit: number): Promise<string[]> {
+    this.assertOpen()
+    const ids = await this.guard.run('purge', () =>
+      this.client.zrangebyscore(this.layout.ends(), '-inf', before, 'LIMIT', 0, limit),
+    )
+    const purged: string[] = []
+    for (const id of ids) if ((await this.delete(id)) !== null) purged.push(id)
+    return purged
   }
 
   // ——— credits ———
@@ -338,4 +393,11 @@ export class RedisStore implements KeyStore {
       }
     }
   }
+}
+
+/** When a record stopped being usable, for the `ends` index: '' while it is still usable. */
+function endOf(record: StoredKey): string {
+  const { revokedAt, expiresAt } = record
+  const end = revokedAt === null ? expiresAt : expiresAt === null ? revokedAt : Math.min(revokedAt, expiresAt)
+  return end === null ? '' : String(end)
 }

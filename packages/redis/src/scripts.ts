@@ -6,32 +6,66 @@
  * merging happens in JavaScript (cjson would turn `[]` into `{}` and round large numbers).
  */
 
-/** KEYS: record, owner, sequence, version. ARGV: envelope, id, channel, message. 1 = created, 0 = id taken. */
-export const CREATE_SCRIPT = `
+/**
+ * Keeps the index of when records stopped being usable (`ends`, scored by revocation or expiry,
+ * whichever is first), which `purge` reads. ARGV[i] is the end in epoch ms, or '' for none.
+ */
+const SET_END = `
+local function setEnd(ends, id, at)
+  if at == '' then redis.call('ZREM', ends, id) else redis.call('ZADD', ends, at, id) end
+end
+`
+
+/**
+ * KEYS: record, owner, sequence, version, ends. ARGV: envelope, id, channel, message, end.
+ * 1 = created, 0 = id taken.
+ */
+export const CREATE_SCRIPT: string = `${SET_END}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 local seq = redis.call('INCR', KEYS[3])
 redis.call('ZADD', KEYS[2], seq, ARGV[2])
+setEnd(KEYS[5], ARGV[2], ARGV[5])
 redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. redis.call('INCR', KEYS[4]))
 return 1
 `
 
-/** KEYS: record, version. ARGV: expected, next, channel, message. 1 = replaced, 0 = changed meanwhile, -1 = none. */
-export const REPLACE_SCRIPT = `
+/**
+ * KEYS: record, version, ends. ARGV: expected, next, channel, message, id, end.
+ * 1 = replaced, 0 = changed meanwhile, -1 = none.
+ */
+export const REPLACE_SCRIPT: string = `${SET_END}
 local current = redis.call('GET', KEYS[1])
 if not current then return -1 end
 if current ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
+setEnd(KEYS[3], ARGV[5], ARGV[6])
 redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. redis.call('INCR', KEYS[2]))
 return 1
 `
 
 /**
- * KEYS: old record, successor record, successor's owner, sequence, version.
- * ARGV: expected old, next old, successor envelope, successor id, channel, message.
+ * KEYS: record, owner, version, ends. ARGV: expected, id, channel, message.
+ * 1 = deleted, 0 = changed meanwhile, -1 = none.
+ */
+export const DELETE_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if not current then return -1 end
+if current ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('ZREM', KEYS[4], ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. redis.call('INCR', KEYS[3]))
+return 1
+`
+
+/**
+ * KEYS: old record, successor record, successor's owner, sequence, version, ends.
+ * ARGV: expected old, next old, successor envelope, successor id, channel, message, old id,
+ * old end, successor end.
  * 1 = rotated, 0 = old changed meanwhile, -1 = no old record, -2 = successor id taken.
  */
-export const ROTATE_SCRIPT = `
+export const ROTATE_SCRIPT: string = `${SET_END}
 local current = redis.call('GET', KEYS[1])
 if not current then return -1 end
 if current ~= ARGV[1] then return 0 end
@@ -40,6 +74,8 @@ redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[2], ARGV[3])
 local seq = redis.call('INCR', KEYS[4])
 redis.call('ZADD', KEYS[3], seq, ARGV[4])
+setEnd(KEYS[6], ARGV[7], ARGV[8])
+setEnd(KEYS[6], ARGV[4], ARGV[9])
 redis.call('PUBLISH', ARGV[5], ARGV[6] .. ' ' .. redis.call('INCR', KEYS[5]))
 return 1
 `

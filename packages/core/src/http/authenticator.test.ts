@@ -44,7 +44,11 @@ describe('createAuthenticator', () => {
     const { key } = await keyward.keys.create({ ownerId: 'o', scopes: ['b'], credits: { remaining: 5 } })
     const outcome = await authenticator.authenticate(view({ 'x-api-key': key }))
     expect(outcome.ok).toBe(true)
-    expect(verify).toHaveBeenCalledWith(key, { scopes: { anyOf: ['a', 'b'] }, cost: 3 })
+    expect(verify).toHaveBeenCalledWith(key, {
+      scopes: { anyOf: ['a', 'b'] },
+      cost: 3,
+      clientAddress: '10.0.0.1',
+    })
     const second = await authenticator.authenticate(view({ 'x-api-key': key }))
     expect(second.ok ? null : second.result.code).toBe('QUOTA_EXCEEDED')
   })

@@ -14,7 +14,6 @@ import type {
   MalformedFailure,
   MissingFailure,
   VerifiedKey,
-  VerifyOptions,
   VerifySuccess,
 } from '../types.ts'
 import { checkFunction, checkInteger, checkObject } from '../validation.ts'
@@ -106,9 +105,49 @@ export type Authentication = AuthenticationSuccess | AuthenticationFailure
 
 export interface Authenticator {
   readonly realm: string
+  /**
+   * Authenticates one request. A request an apiKeyAuth of the same keyward already authenticated
+   * (same `context`) is not verified again: only this authenticator's scopes are checked and its
+   * cost topped up.
+   */
   authenticate(request: HttpRequestView): Promise<Authentication>
-  /** The `requireScopes` check on a key already verified: no store access. */
-  checkScopes(key: VerifiedKey | undefined, requirement: ScopeRequirement): AuthenticationFailure | null
+}
+
+/** Requests already authenticated, by their framework object (`req`, `c`, `ctx`). */
+interface AuthenticatedRequest {
+  keyward: Keyward
+  key: VerifiedKey
+  /** Credits requested so far for this request (each apiKeyAuth's cost, the largest wins). */
+  cost: number
+}
+
+const authenticatedRequests = new WeakMap<object, AuthenticatedRequest>()
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
+
+/** `Authorization: Bearer <key>`, the `X-API-Key` header or the `api_key` query parameter. */
+function describeAccepted(headers: readonly string[], query: string | null): string {
+  const ways = headers.map((name) =>
+    name === 'authorization' ? '`Authorization: Bearer <key>`' : `the \`${displayName(name)}\` header`,
+  )
+  if (query !== null) ways.push(`the \`${query}\` query parameter`)
+  return ways.length === 1 ? (ways[0] as string) : `${ways.slice(0, -1).join(', ')} or ${ways.at(-1)}`
+}
+
+/** `x-api-key` → `X-API-Key`: header names as people write them. */
+function displayName(name: string): string {
+  return name
+    .split('-')
+    .map((part) =>
+      part === 'api' || part === 'id' ? part.toUpperCase() : part.charAt(0).toUpperCase() + part.slice(1),
+    )
+    .join('-')
+}
+
+function withDetail(failure: AuthenticationFailure, detail: string): AuthenticationFailure {
+  const body = failure.response.body
+  return body === undefined
+    ? failure
+    : { ...failure, response: { ...failure.response, body: { ...body, detail } } }
 }
 
 export const DEFAULT_KEY_HEADERS: readonly string[] = Object.freeze(['authorization', 'x-api-key'])
@@ -224,23 +263,41 @@ export function createAuthenticator(keyward: Keyward, options: AuthenticatorOpti
   const bruteForce = resolveBruteForceOptions('bruteForce', options.bruteForce)
   const guard = bruteForce === null ? null : new BruteForceGuard(bruteForce, () => keyward.now())
 
-  let verifyOptions: VerifyOptions | undefined
-  if (scopes !== undefined || cost !== undefined) {
-    verifyOptions = {}
-    if (scopes !== undefined) verifyOptions.scopes = scopes
-    if (cost !== undefined) verifyOptions.cost = cost
-  }
   const responseOptions = { realm }
-  const scopeChecks = new Map<ScopeRequirement, ReturnType<typeof createScopeCheck>>()
+  // What a request without a usable key is told: which headers (and scheme) carry the key.
+  const accepted = describeAccepted(headers, query)
+  const missing = withDetail(reject(MISSING_RESULT), `This request needs an API key: send it as ${accepted}.`)
+  const wrongScheme = withDetail(
+    reject(MISSING_RESULT),
+    `The Authorization header does not use the Bearer scheme; send the API key as ${accepted}.`,
+  )
+  // A nested apiKeyAuth brings the request's spend up to its own cost: the outer one spent this.
+  const requestCost = cost ?? 1
 
   function reject(result: AuthFailure): AuthenticationFailure {
     return { ok: false, result, response: toHttpResponse(result, responseOptions) }
+  }
+
+  /** A request an outer apiKeyAuth of the same keyward already verified: scopes and cost only. */
+  async function extend(prior: AuthenticatedRequest): Promise<Authentication> {
+    const extra = Math.max(0, requestCost - prior.cost)
+    const options: { scopes?: ScopeRequirement; cost: number } = { cost: extra }
+    if (scopes !== undefined) options.scopes = scopes
+    const result = await keyward.extend(prior.key, options)
+    if (!result.valid) return reject(result)
+    prior.cost += extra
+    return { ok: true, key: result.key, result, headers: NO_HEADERS }
   }
 
   return {
     realm,
 
     async authenticate(request) {
+      const context = request.context
+      if (context !== undefined) {
+        const prior = authenticatedRequests.get(context)
+        if (prior !== undefined && prior.keyward === keyward) return extend(prior)
+      }
       const address = request.clientAddress
       if (guard !== null && address !== undefined) {
         const blockedMs = guard.blockedFor(address)
@@ -251,26 +308,25 @@ export function createAuthenticator(keyward: Keyward, options: AuthenticatorOpti
       if (extraction.kind !== 'key') {
         // Rejected before verify (no key, or a value that cannot be one): still one `verification`
         // event per request, so monitoring sees garbage and duplicated headers too.
-        const early = extraction.kind === 'missing' ? MISSING_RESULT : MALFORMED_RESULT
+        const early = extraction.kind === 'malformed' ? MALFORMED_RESULT : MISSING_RESULT
         emitVerification(keyward.events, () => keyward.now(), early.code, null, null, 0)
-        if (early === MISSING_RESULT) return reject(MISSING_RESULT)
+        if (extraction.kind === 'missing') return missing
+        if (extraction.kind === 'wrong-scheme') return wrongScheme
       }
       const result =
-        extraction.kind === 'key' ? await keyward.verify(extraction.token, verifyOptions) : MALFORMED_RESULT
-      if (result.valid) return { ok: true, key: result.key, result, headers: successHeaders(result) }
+        extraction.kind === 'key'
+          ? await keyward.verify(extraction.token, { scopes, cost, clientAddress: address })
+          : MALFORMED_RESULT
+      if (result.valid) {
+        if (context !== undefined) {
+          authenticatedRequests.set(context, { keyward, key: result.key, cost: requestCost })
+        }
+        return { ok: true, key: result.key, result, headers: successHeaders(result) }
+      }
       if (guard !== null && address !== undefined && OUTCOMES[result.code].failedAttempt) {
         await guard.recordFailure(address)
       }
       return reject(result)
-    },
-
-    checkScopes(key, requirement) {
-      let check = scopeChecks.get(requirement)
-      if (check === undefined) {
-        check = createScopeCheck(requirement, { realm })
-        if (scopeChecks.size < 1000) scopeChecks.set(requirement, check)
-      }
-      return check(key)
     },
   }
 }

@@ -38,9 +38,11 @@ describe('extractKey', () => {
     expect(extract({ authorization: 'Bearer   ' })).toEqual({ kind: 'missing' })
   })
 
-  it('ignores other Authorization schemes', () => {
-    expect(extract({ authorization: 'Basic dXNlcjpwYXNz' })).toEqual({ kind: 'missing' })
-    expect(extract({ authorization: `Bearerx${KEY}` })).toEqual({ kind: 'missing' })
+  it('takes no key from other Authorization schemes, and says a scheme was wrong', () => {
+    expect(extract({ authorization: 'Basic dXNlcjpwYXNz' })).toEqual({ kind: 'wrong-scheme' })
+    expect(extract({ authorization: `Bearerx${KEY}` })).toEqual({ kind: 'wrong-scheme' })
+    expect(extract({ authorization: KEY })).toEqual({ kind: 'wrong-scheme' })
+    expect(extract({ authorization: '   ' })).toEqual({ kind: 'missing' })
     expect(extract({ authorization: 'Basic dXNlcjpwYXNz', 'x-api-key': KEY })).toEqual({
       kind: 'key',
       token: KEY,

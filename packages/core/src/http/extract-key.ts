@@ -14,13 +14,20 @@ export interface HttpRequestView {
   getHeader(name: string): RawValue
   /** The value of a query parameter (only called when `query` is configured). */
   getQuery(name: string): RawValue
-  /** The client's address, for the brute-force guard; `undefined` when unknown. */
+  /** The client's address, for the brute-force guard and allowlists; `undefined` when unknown. */
   clientAddress: string | undefined
+  /**
+   * The framework's object for this request (`req`, `c`, `ctx`), the same for every middleware it
+   * passes: lets a nested `apiKeyAuth` see that the request is already authenticated.
+   */
+  context?: object
 }
 
 export type Extraction =
   | { readonly kind: 'key'; readonly token: string }
   | { readonly kind: 'missing' }
+  /** No key, but an `Authorization` header with another scheme (`Basic …`, or a bare key). */
+  | { readonly kind: 'wrong-scheme' }
   | { readonly kind: 'malformed' }
 
 /** Values longer than this are rejected before they are even trimmed (a key is ~80 chars). */
@@ -28,6 +35,7 @@ export const MAX_CREDENTIAL_LENGTH = 512
 
 const MISSING: Extraction = Object.freeze({ kind: 'missing' })
 const MALFORMED: Extraction = Object.freeze({ kind: 'malformed' })
+const WRONG_SCHEME: Extraction = Object.freeze({ kind: 'wrong-scheme' })
 
 /** Printable ASCII plus space and tab (trimmed later): anything else cannot be part of a key. */
 function hasOnlyPrintableAscii(value: string): boolean {
@@ -91,13 +99,17 @@ export function extractKey(
   query: string | null,
 ): Extraction {
   let found: string | null = null
+  let otherScheme = false
   for (let i = 0; i < headers.length; i++) {
     const name = headers[i] as string
     const value = single(request.getHeader(name))
     if (value === null) continue
     if (typeof value !== 'string') return value
     let token: string | null = name === 'authorization' ? bearerToken(value) : value
-    if (token === null) continue
+    if (token === null) {
+      otherScheme = value.trim() !== ''
+      continue
+    }
     token = token.trim()
     if (token === '') continue
     if (found !== null && found !== token) return MALFORMED
@@ -114,5 +126,6 @@ export function extractKey(
       }
     }
   }
-  return found === null ? MISSING : { kind: 'key', token: found }
+  if (found !== null) return { kind: 'key', token: found }
+  return otherScheme ? WRONG_SCHEME : MISSING
 }

@@ -5,6 +5,7 @@
  * framework's response. Nothing here ever sees the presented token, so no header or body can
  * echo it. See docs/architecture.md, "Outcomes".
  */
+import { isValidScope } from '../scopes.ts'
 import type { VerifyFailure, VerifyResult, VerifySuccess } from '../types.ts'
 import { type GuardCode, OUTCOMES, type ProblemCode } from '../verify-codes.ts'
 import { formatRateLimit, formatRateLimitPolicy, retryAfterSeconds } from './rate-limit-headers.ts'
@@ -118,12 +119,20 @@ export function toHttpResponse(
         `Bearer realm="${realm}", error="invalid_token", error_description="${detail}"`
       break
     case 'insufficient_scope': {
-      // Scopes are validated to RFC 6750 scope-tokens (no space, quote or backslash): safe to quote.
-      const missing = result.code === 'INSUFFICIENT_SCOPE' ? result.missingScopes.join(' ') : ''
-      headers['WWW-Authenticate'] = `Bearer realm="${realm}", error="insufficient_scope", scope="${missing}"`
+      // Only validated scopes reach here (RFC 6750 scope-tokens: no space, quote or backslash), so
+      // they are safe to quote; anything else is dropped rather than written into the header.
+      const missing =
+        result.code === 'INSUFFICIENT_SCOPE' ? result.missingScopes.filter(isValidScope).join(' ') : ''
+      headers['WWW-Authenticate'] =
+        missing === ''
+          ? `Bearer realm="${realm}", error="insufficient_scope"`
+          : `Bearer realm="${realm}", error="insufficient_scope", scope="${missing}"`
       if (missing !== '') detail = `${detail.slice(0, -1)}: ${missing}.`
       break
     }
+    case 'invalid_request':
+      headers['WWW-Authenticate'] = `Bearer realm="${realm}", error="invalid_request"`
+      break
     case null:
       break
   }

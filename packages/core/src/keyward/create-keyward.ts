@@ -5,10 +5,12 @@
 import { KeywardEmitter } from '../events.ts'
 import type { Environment } from '../key-format.ts'
 import type { KeyStore } from '../store/interface.ts'
-import type { VerifyOptions, VerifyResult } from '../types.ts'
+import type { VerifiedKey, VerifyOptions, VerifyResult } from '../types.ts'
 import { createKeyManager, type KeyManager } from './key-manager.ts'
 import { type KeywardOptions, resolveOptions } from './options.ts'
-import { createVerify } from './verify.ts'
+import { createVerifier, type ExtendOptions } from './verify.ts'
+
+const PURGE_INTERVAL_MS = 3_600_000
 
 export interface Keyward {
   readonly prefix: string
@@ -16,8 +18,14 @@ export interface Keyward {
   readonly store: KeyStore
   readonly keys: KeyManager
   readonly events: KeywardEmitter
-  /** Checks a presented key; never throws for a bad key (see `VerifyResult`). */
+  /** Checks a presented key; never throws, whatever the input (see `VerifyResult`). */
   verify(token: string | null | undefined, options?: VerifyOptions): Promise<VerifyResult>
+  /**
+   * For a nested middleware: checks further `scopes` of a key this instance verified earlier in the
+   * same request and spends `cost` more credits, without verifying again (no lookup, no rate-limit
+   * point). A key this instance did not hand out is `INVALID_REQUEST`.
+   */
+  extend(key: VerifiedKey, options: ExtendOptions): Promise<VerifyResult>
   /** The current time as keyward sees it (the injected clock). */
   now(): number
   /** Releases the store and every listener. */
@@ -35,18 +43,30 @@ export interface Keyward {
 export function createKeyward(options: KeywardOptions = {}): Keyward {
   const config = resolveOptions(options)
   const events = new KeywardEmitter()
+  const verifier = createVerifier(config, events)
+  const keys = createKeyManager(config, events)
+  // Ended keys are deleted once past their retention; every process may run it, it is idempotent.
+  const purgeTimer =
+    config.keyRetentionMs === null
+      ? undefined
+      : setInterval(() => {
+          keys.purge().catch((error: unknown) => events.emit('error', { error, event: 'purge' }))
+        }, PURGE_INTERVAL_MS)
+  purgeTimer?.unref()
   let closed = false
   return {
     prefix: config.prefix,
     environment: config.environment,
     store: config.store,
-    keys: createKeyManager(config, events),
+    keys,
     events,
-    verify: createVerify(config, events),
+    verify: verifier.verify,
+    extend: verifier.extend,
     now: config.now,
     async close() {
       if (closed) return
       closed = true
+      clearInterval(purgeTimer)
       events.removeAll()
       await config.store.close()
     },

@@ -1,16 +1,28 @@
 /**
- * The key manager behind `keyward.keys`: create, read, list, update, revoke and rotate records in
- * the store, validating every input and emitting a lifecycle event for each change. The plaintext
- * key exists only in the value `create` and `rotate` return.
+ * The key manager behind `keyward.keys`: create, read, list, update, revoke, rotate, delete and
+ * purge records in the store, validating every input (unknown fields included) and emitting a
+ * lifecycle event, with who acted and why, for each change. The plaintext key exists only in the
+ * value `create` and `rotate` return.
  */
 import { InvalidArgumentError, KeyNotFoundError } from '../errors.ts'
-import type { KeywardEmitter } from '../events.ts'
+import type { KeyLifecycleEvent, KeywardEmitter } from '../events.ts'
 import { type Environment, generateKey } from '../key-format.ts'
 import { toKeyRecord } from '../records.ts'
 import type { KeyChanges } from '../store/interface.ts'
 import type { CreditsInput, KeyRecord, RateLimitPolicy, StoredKey } from '../types.ts'
-import { argumentError, checkInteger, checkObject, checkOneOf, optionalInteger } from '../validation.ts'
 import {
+  argumentError,
+  checkInteger,
+  checkKnownFields,
+  checkObject,
+  checkOneOf,
+  optionalInteger,
+} from '../validation.ts'
+import {
+  type Audit,
+  type AuditOptions,
+  checkAllowedNetworks,
+  checkAudit,
   checkCredits,
   checkDate,
   checkMeta,
@@ -20,6 +32,8 @@ import {
   checkScopes,
 } from './key-input.ts'
 import type { KeywardConfig } from './options.ts'
+
+export type { AuditOptions }
 
 export interface CreateKeyInput {
   ownerId: string
@@ -31,6 +45,8 @@ export interface CreateKeyInput {
   meta?: Record<string, unknown>
   /** @default the server's `environment` */
   environment?: Environment
+  /** CIDRs the key may be used from (`['203.0.113.0/24', '2001:db8::/32']`). @default anywhere */
+  allowedNetworks?: string[]
 }
 
 export interface UpdateKeyInput {
@@ -41,9 +57,11 @@ export interface UpdateKeyInput {
   rateLimit?: RateLimitPolicy | RateLimitPolicy[] | null
   credits?: CreditsInput | null
   meta?: Record<string, unknown>
+  /** `null` lifts the restriction. */
+  allowedNetworks?: string[] | null
 }
 
-export interface RotateOptions {
+export interface RotateOptions extends AuditOptions {
   /** How long the old key keeps working, in ms; 0 revokes it at once. @default 0 */
   gracePeriodMs?: number
   /** Expiry of the new key. @default the old key's */
@@ -64,13 +82,48 @@ export interface CreatedKey {
 }
 
 export interface KeyManager {
-  create(input: CreateKeyInput): Promise<CreatedKey>
+  create(input: CreateKeyInput, options?: AuditOptions): Promise<CreatedKey>
   get(id: string): Promise<KeyRecord | null>
   list(options: ListKeysOptions): Promise<{ items: KeyRecord[]; cursor: string | null }>
-  update(id: string, patch: UpdateKeyInput): Promise<KeyRecord>
-  revoke(id: string): Promise<KeyRecord>
+  update(id: string, patch: UpdateKeyInput, options?: AuditOptions): Promise<KeyRecord>
+  revoke(id: string, options?: AuditOptions): Promise<KeyRecord>
   rotate(id: string, options?: RotateOptions): Promise<CreatedKey & { previous: KeyRecord }>
+  /**
+   * Removes the key for good (record, owner index, and its credit pool when it is the newest of
+   * its rotation chain). Its id then answers `NOT_FOUND`. Throws `KeyNotFoundError` for an unknown id.
+   */
+  delete(id: string, options?: AuditOptions): Promise<KeyRecord>
+  /**
+   * Deletes keys revoked or expired longer than the `keyRetentionMs` ago (keyward also runs this
+   * periodically). Returns how many were removed.
+   */
+  purge(): Promise<number>
 }
+
+const CREATE_FIELDS: ReadonlySet<string> = new Set([
+  'ownerId',
+  'name',
+  'scopes',
+  'expiresAt',
+  'rateLimit',
+  'credits',
+  'meta',
+  'environment',
+  'allowedNetworks',
+])
+const UPDATE_FIELDS: ReadonlySet<string> = new Set([
+  'name',
+  'scopes',
+  'expiresAt',
+  'disabled',
+  'rateLimit',
+  'credits',
+  'meta',
+  'allowedNetworks',
+])
+const ROTATE_FIELDS: ReadonlySet<string> = new Set(['gracePeriodMs', 'expiresAt', 'actor', 'reason'])
+const LIST_FIELDS: ReadonlySet<string> = new Set(['ownerId', 'limit', 'cursor'])
+const PURGE_BATCH = 500
 
 export function createKeyManager(config: KeywardConfig, events: KeywardEmitter): KeyManager {
   const { prefix, store, hasher, now } = config
@@ -84,7 +137,8 @@ export function createKeyManager(config: KeywardConfig, events: KeywardEmitter):
   function newRecord(
     id: string,
     key: string,
-    fields: Omit<StoredKey, 'id' | 'hash' | 'pepperVersion' | 'createdAt' | 'updatedAt'>,
+    fields: Omit<StoredKey, 'id' | 'hash' | 'pepperVersion' | 'createdAt' | 'updatedAt' | 'chainId'>,
+    chainId: string,
     at: number,
   ): StoredKey {
     return {
@@ -94,12 +148,27 @@ export function createKeyManager(config: KeywardConfig, events: KeywardEmitter):
       createdAt: at,
       updatedAt: at,
       ...fields,
+      chainId,
     }
   }
 
+  function emit(
+    type: KeyLifecycleEvent['type'],
+    key: KeyRecord,
+    audit: Audit,
+    at: number,
+    successor?: KeyRecord,
+  ): void {
+    const event: KeyLifecycleEvent = { type, key, timestamp: at, actor: audit.actor, reason: audit.reason }
+    if (successor !== undefined) event.successor = successor
+    events.emit(type, event)
+  }
+
   return {
-    async create(input) {
+    async create(input, options) {
       checkObject('input', input, argumentError)
+      checkKnownFields('', input, CREATE_FIELDS)
+      const audit = checkAudit(options)
       const environment = checkOneOf(
         'environment',
         input.environment ?? config.environment,
@@ -120,12 +189,13 @@ export function createKeyManager(config: KeywardConfig, events: KeywardEmitter):
         meta: checkMeta(input.meta),
         rotatedFrom: null,
         rotatedTo: null,
+        allowedNetworks: checkAllowedNetworks(input.allowedNetworks),
       }
       const { key, id } = generateKey(prefix, environment, config.random)
-      const record = newRecord(id, key, fields, at)
+      const record = newRecord(id, key, fields, id, at)
       await store.create(record)
       const view = toKeyRecord(record)
-      events.emit('key.created', { type: 'key.created', key: view, timestamp: at })
+      emit('key.created', view, audit, at)
       return { key, record: view }
     },
 
@@ -135,15 +205,20 @@ export function createKeyManager(config: KeywardConfig, events: KeywardEmitter):
       return record === null ? null : toKeyRecord(record)
     },
 
-    async list({ ownerId, limit = 100, cursor }) {
+    async list(options) {
+      checkObject('options', options, argumentError)
+      checkKnownFields('', options, LIST_FIELDS)
+      const { ownerId, limit = 100, cursor } = options
       checkOwnerId(ownerId)
       checkInteger('limit', limit, { min: 1, max: 1000 }, argumentError)
       const page = await store.listByOwner(ownerId, cursor === undefined ? { limit } : { limit, cursor })
       return { items: page.records.map(toKeyRecord), cursor: page.cursor }
     },
 
-    async update(id, patch) {
+    async update(id, patch, options) {
       checkObject('patch', patch, argumentError)
+      checkKnownFields('', patch, UPDATE_FIELDS)
+      const audit = checkAudit(options)
       const at = now()
       const changes: KeyChanges = { updatedAt: at }
       if (patch.name !== undefined) changes.name = checkName(patch.name)
@@ -157,25 +232,29 @@ export function createKeyManager(config: KeywardConfig, events: KeywardEmitter):
       if (patch.rateLimit !== undefined) changes.rateLimit = checkRateLimit(patch.rateLimit)
       if (patch.credits !== undefined) changes.credits = checkCredits(patch.credits, at)
       if (patch.meta !== undefined) changes.meta = checkMeta(patch.meta)
+      if (patch.allowedNetworks !== undefined)
+        changes.allowedNetworks = checkAllowedNetworks(patch.allowedNetworks)
       const updated = await store.update(id, changes)
       if (updated === null) throw new KeyNotFoundError(id)
       const view = toKeyRecord(updated)
-      events.emit('key.updated', { type: 'key.updated', key: view, timestamp: at })
+      emit('key.updated', view, audit, at)
       return view
     },
 
-    async revoke(id) {
+    async revoke(id, options) {
+      const audit = checkAudit(options)
       const existing = await require(id)
       if (existing.revokedAt !== null) return toKeyRecord(existing)
       const at = now()
       const updated = await store.update(id, { revokedAt: at, updatedAt: at })
       if (updated === null) throw new KeyNotFoundError(id)
       const view = toKeyRecord(updated)
-      events.emit('key.revoked', { type: 'key.revoked', key: view, timestamp: at })
+      emit('key.revoked', view, audit, at)
       return view
     },
 
     async rotate(id, options = {}) {
+      const audit = checkAudit(options, ROTATE_FIELDS)
       const gracePeriodMs = optionalInteger('gracePeriodMs', options.gracePeriodMs, 0, {}, argumentError)
       const old = await require(id)
       const at = now()
@@ -212,7 +291,9 @@ export function createKeyManager(config: KeywardConfig, events: KeywardEmitter):
           meta: old.meta,
           rotatedFrom: old.id,
           rotatedTo: null,
+          allowedNetworks: old.allowedNetworks,
         },
+        old.chainId ?? old.id,
         at,
       )
       const changes: KeyChanges = { rotatedTo: successorId, updatedAt: at }
@@ -222,8 +303,28 @@ export function createKeyManager(config: KeywardConfig, events: KeywardEmitter):
       if (previous === null) throw new KeyNotFoundError(id)
       const record = toKeyRecord(successor)
       const previousView = toKeyRecord(previous)
-      events.emit('key.rotated', { type: 'key.rotated', key: previousView, successor: record, timestamp: at })
+      emit('key.rotated', previousView, audit, at, record)
       return { key, record, previous: previousView }
+    },
+
+    async delete(id, options) {
+      const audit = checkAudit(options)
+      const removed = typeof id === 'string' ? await store.delete(id) : null
+      if (removed === null) throw new KeyNotFoundError(String(id))
+      const view = toKeyRecord(removed)
+      emit('key.deleted', view, audit, now())
+      return view
+    },
+
+    async purge() {
+      if (config.keyRetentionMs === null) return 0
+      const before = now() - config.keyRetentionMs
+      let purged = 0
+      for (;;) {
+        const ids = await store.purge(before, PURGE_BATCH)
+        purged += ids.length
+        if (ids.length < PURGE_BATCH) return purged
+      }
     },
   }
 }

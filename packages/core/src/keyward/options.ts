@@ -11,6 +11,8 @@ import { MemoryStore } from '../store/memory-store.ts'
 import type { RateLimitPolicy, ResolvedPolicy } from '../types.ts'
 import { checkFunction, checkObject, checkOneOf, optionalInteger } from '../validation.ts'
 
+const DAY_MS = 86_400_000
+
 export interface KeywardOptions {
   /** Key prefix, 2–12 chars of `[a-z0-9]`. @default 'kw' */
   prefix?: string | undefined
@@ -30,6 +32,12 @@ export interface KeywardOptions {
   random?: RandomSource
   /** `Retry-After` hint, in ms, when the store is unreachable. @default 1000 */
   unavailableRetryAfterMs?: number
+  /**
+   * How long a revoked or expired key is kept before it is deleted for good (its id then answers
+   * `NOT_FOUND`); checked hourly and by `keys.purge()`. `false` keeps them forever.
+   * @default 30 days
+   */
+  keyRetentionMs?: number | false
 }
 
 /** The validated options, shared by the verify pipeline and the key manager. */
@@ -43,6 +51,8 @@ export interface KeywardConfig {
   now: () => number
   random: RandomSource | undefined
   unavailableRetryAfterMs: number
+  /** `null`: ended keys are kept forever. */
+  keyRetentionMs: number | null
 }
 
 export function resolveOptions(options: KeywardOptions): KeywardConfig {
@@ -82,5 +92,16 @@ export function resolveOptions(options: KeywardOptions): KeywardConfig {
       options.unavailableRetryAfterMs,
       1000,
     ),
+    keyRetentionMs:
+      options.keyRetentionMs === false
+        ? null
+        : optionalInteger(
+            'keyRetentionMs',
+            options.keyRetentionMs,
+            30 * DAY_MS,
+            { min: 60_000 },
+            undefined,
+            ' (ms)',
+          ),
   }
 }

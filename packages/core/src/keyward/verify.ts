@@ -1,15 +1,25 @@
 /**
- * The verify pipeline: shape/crc → lookup → secret → disabled/revoked/expired → environment →
- * scopes → rate limits → credits (docs/architecture.md, "The path of a request"). Each step either
- * passes or ends the request with a `VerifyFailure`; every expected outcome is a value, and every
- * outcome emits exactly one `verification` event.
+ * The verify pipeline: options → shape/crc → lookup → secret → chain → disabled/revoked/expired →
+ * environment → network → scopes → rate limits → credits (docs/architecture.md, "The path of a
+ * request"). Each step either passes or ends the request with a `VerifyFailure`; every outcome is
+ * a value — no input makes `verify` throw — and every outcome emits exactly one `verification`
+ * event. `extend` serves a nested middleware on a request already verified: it checks more scopes
+ * and spends more credits without verifying again.
  */
 import { emitVerification, type KeywardEmitter } from '../events.ts'
 import { parseKey } from '../key-format.ts'
+import { NetworkAllowlist, parseCidr } from '../networks.ts'
 import { toVerifiedKey } from '../records.ts'
-import { missingScopes, type ScopeRequirement, satisfies } from '../scopes.ts'
-import type { CreditSpend, KeyChanges } from '../store/interface.ts'
+import {
+  isValidScope,
+  missingScopes,
+  requirementProblem,
+  type ScopeRequirement,
+  satisfies,
+} from '../scopes.ts'
+import type { KeyChanges } from '../store/interface.ts'
 import type {
+  InvalidRequestFailure,
   QuotaExceededFailure,
   RateLimitState,
   StoredKey,
@@ -19,25 +29,87 @@ import type {
   VerifyResult,
   VerifySuccess,
 } from '../types.ts'
-import { argumentError, checkInteger } from '../validation.ts'
 import type { VerifyCode } from '../verify-codes.ts'
+import { chainHead, chainIdOf } from './chain.ts'
 import type { KeywardConfig } from './options.ts'
 import { type ConsumeOutcome, RateLimits } from './rate-limits.ts'
 
-export type Verify = (token: string | null | undefined, options?: VerifyOptions) => Promise<VerifyResult>
+/** What a nested middleware asks of a key verified earlier in the same request. */
+export interface ExtendOptions {
+  scopes?: ScopeRequirement
+  /** Further credits to spend. @default 0 */
+  cost?: number
+}
 
-/** The checks on a matched record that need no store: its state, then its environment. */
-function stateCode(record: StoredKey, environment: string, keyEnvironment: string, at: number) {
-  if (record.disabled) return 'DISABLED'
-  if (record.revokedAt !== null && record.revokedAt <= at) return 'REVOKED'
-  if (record.expiresAt !== null && record.expiresAt <= at) return 'EXPIRED'
-  if (keyEnvironment !== environment) return 'WRONG_ENVIRONMENT'
+export interface Verifier {
+  verify(token: string | null | undefined, options?: VerifyOptions): Promise<VerifyResult>
+  extend(key: VerifiedKey, options: ExtendOptions): Promise<VerifyResult>
+}
+
+interface Checked {
+  scopes: ScopeRequirement | undefined
+  cost: number | undefined
+  clientAddress: string | undefined
+}
+
+const NO_OPTIONS: Checked = Object.freeze({ scopes: undefined, cost: undefined, clientAddress: undefined })
+/** Requirement objects already found valid: the middleware passes the same one on every request. */
+const validRequirements = new WeakSet<object>()
+
+function invalid(field: InvalidRequestFailure['field']): InvalidRequestFailure {
+  return { valid: false, code: 'INVALID_REQUEST', field }
+}
+
+function checkRequirement(requirement: unknown): boolean {
+  if (typeof requirement === 'string') return isValidScope(requirement)
+  if (requirement === null || typeof requirement !== 'object') return false
+  if (validRequirements.has(requirement)) return true
+  if (requirementProblem('scopes', requirement) !== null) return false
+  validRequirements.add(requirement)
+  return true
+}
+
+function isCost(cost: unknown): cost is number {
+  return typeof cost === 'number' && Number.isSafeInteger(cost) && cost >= 0
+}
+
+/** Reads the caller's options without trusting them: a value, or the option at fault. */
+function checkOptions(options: unknown): Checked | InvalidRequestFailure {
+  if (options === undefined) return NO_OPTIONS
+  if (options === null || typeof options !== 'object') return invalid('options')
+  const { scopes, cost, clientAddress } = options as Record<string, unknown>
+  if (scopes !== undefined && !checkRequirement(scopes)) return invalid('scopes')
+  if (cost !== undefined && !isCost(cost)) return invalid('cost')
+  if (clientAddress !== undefined && typeof clientAddress !== 'string') return invalid('clientAddress')
+  return { scopes: scopes as ScopeRequirement | undefined, cost, clientAddress }
+}
+
+/** The state checks on a matched key and its chain's head that need no store. */
+function stateCode(record: StoredKey, head: StoredKey, at: number): VerifyCode | null {
+  if (record.disabled || head.disabled) return 'DISABLED'
+  if (
+    (record.revokedAt !== null && record.revokedAt <= at) ||
+    (head.revokedAt !== null && head.revokedAt <= at)
+  ) {
+    return 'REVOKED'
+  }
+  if (
+    (record.expiresAt !== null && record.expiresAt <= at) ||
+    (head.expiresAt !== null && head.expiresAt <= at)
+  ) {
+    return 'EXPIRED'
+  }
   return null
 }
 
-export function createVerify(config: KeywardConfig, events: KeywardEmitter): Verify {
+export function createVerifier(config: KeywardConfig, events: KeywardEmitter): Verifier {
   const { prefix, environment, store, hasher, defaultPolicies, now } = config
   const rateLimits = new RateLimits(store)
+  // Built once per stored record (stores return the same object until it changes).
+  const allowlists = new WeakMap<StoredKey, NetworkAllowlist>()
+  const chainViews = new WeakMap<StoredKey, { head: StoredKey; view: VerifiedKey }>()
+  /** The head record behind each view handed out, for `extend`. */
+  const heads = new WeakMap<VerifiedKey, StoredKey>()
 
   const fail = <F extends VerifyFailure>(failure: F, keyId: string | null, ownerId: string | null): F => {
     emitVerification(events, now, failure.code, keyId, ownerId, 0)
@@ -46,6 +118,35 @@ export function createVerify(config: KeywardConfig, events: KeywardEmitter): Ver
 
   const unavailable = (keyId: string | null, ownerId: string | null): VerifyFailure =>
     fail({ valid: false, code: 'UNAVAILABLE', retryAfterMs: config.unavailableRetryAfterMs }, keyId, ownerId)
+
+  /** The view a request sees: the presented key's id and grace end, its chain head's everything else. */
+  function viewOf(record: StoredKey, head: StoredKey): VerifiedKey {
+    let view: VerifiedKey
+    if (record === head) {
+      view = toVerifiedKey(record)
+    } else {
+      const cached = chainViews.get(record)
+      if (cached !== undefined && cached.head === head) {
+        view = cached.view
+      } else {
+        view = toVerifiedKey({ ...head, id: record.id, expiresAt: record.expiresAt })
+        chainViews.set(record, { head, view })
+      }
+    }
+    heads.set(view, head)
+    return view
+  }
+
+  function allows(head: StoredKey, clientAddress: string | undefined): boolean {
+    if (head.allowedNetworks === null) return true
+    let allowlist = allowlists.get(head)
+    if (allowlist === undefined) {
+      const networks = head.allowedNetworks.map(parseCidr).filter((network) => network !== null)
+      allowlist = new NetworkAllowlist(networks)
+      allowlists.set(head, allowlist)
+    }
+    return allowlist.allows(clientAddress)
+  }
 
   // Keys hashed under an older pepper move to the current one the first time they verify, so an
   // old pepper can be dropped from `secrets` once its keys have been seen. Best effort, once per id
@@ -65,72 +166,75 @@ export function createVerify(config: KeywardConfig, events: KeywardEmitter): Ver
       .finally(() => rehashing.delete(record.id))
   }
 
+  /**
+   * Spends `cost` credits of the chain's pool (kept by its head). `null` when the key has no
+   * credits, else the failure or the credits left.
+   */
+  async function spendCredits(
+    head: StoredKey,
+    key: VerifiedKey,
+    cost: number,
+    at: number,
+    rateLimit: RateLimitState[] | undefined,
+  ): Promise<VerifyFailure | { remaining: number } | null> {
+    if (head.credits === null) return null
+    let spent: Awaited<ReturnType<typeof store.spendCredits>>
+    try {
+      spent = await store.spendCredits(head.id, cost, at)
+    } catch {
+      return unavailable(key.id, head.ownerId)
+    }
+    if (spent === null) return null
+    const credits = { remaining: spent.remaining }
+    if (spent.spent) return credits
+    const failure: QuotaExceededFailure = { valid: false, code: 'QUOTA_EXCEEDED', key, credits }
+    // A retry only helps when the refill can cover this cost.
+    const refill = head.credits.refill
+    if (spent.nextRefillAt !== null && refill !== null && refill.amount >= cost) {
+      failure.retryAfterMs = Math.max(0, spent.nextRefillAt - at)
+    }
+    if (rateLimit !== undefined) failure.rateLimit = rateLimit
+    return fail(failure, key.id, head.ownerId)
+  }
+
   /** Rate limits, then credits: the steps that spend something, once everything else passed. */
-  async function spend(
-    record: StoredKey,
+  async function charge(
+    head: StoredKey,
     key: VerifiedKey,
     requestedCost: number | undefined,
     at: number,
   ): Promise<VerifyResult> {
-    const policies = record.rateLimit ?? defaultPolicies
+    const policies = head.rateLimit ?? defaultPolicies
     let rateLimit: RateLimitState[] | undefined
     if (policies !== null) {
       let outcome: ConsumeOutcome
       try {
-        outcome = await rateLimits.consume(record.id, policies)
+        outcome = await rateLimits.consume(chainIdOf(head), policies)
       } catch {
-        return unavailable(record.id, record.ownerId)
+        return unavailable(key.id, head.ownerId)
       }
       rateLimit = outcome.states
       if (outcome.limited) {
         return fail(
           { valid: false, code: 'RATE_LIMITED', key, retryAfterMs: outcome.retryAfterMs, rateLimit },
-          record.id,
-          record.ownerId,
+          key.id,
+          head.ownerId,
         )
       }
     }
-
-    let cost = 0
-    let credits: { remaining: number } | undefined
-    if (record.credits !== null) {
-      cost = requestedCost ?? 1
-      // During a rotation's grace period the old key spends from its successor's pool.
-      let spent: CreditSpend | null
-      try {
-        spent = await store.spendCredits(record.rotatedTo ?? record.id, cost, at)
-      } catch {
-        return unavailable(record.id, record.ownerId)
-      }
-      if (spent === null) {
-        cost = 0
-      } else {
-        credits = { remaining: spent.remaining }
-        if (!spent.spent) {
-          const failure: QuotaExceededFailure = { valid: false, code: 'QUOTA_EXCEEDED', key, credits }
-          // A retry only helps when the refill can cover this cost.
-          const refill = record.credits.refill
-          if (spent.nextRefillAt !== null && refill !== null && refill.amount >= cost) {
-            failure.retryAfterMs = Math.max(0, spent.nextRefillAt - at)
-          }
-          if (rateLimit !== undefined) failure.rateLimit = rateLimit
-          return fail(failure, record.id, record.ownerId)
-        }
-      }
-    }
-
-    emitVerification(events, now, 'VALID', record.id, record.ownerId, cost)
+    const cost = head.credits === null ? 0 : (requestedCost ?? 1)
+    const credits = await spendCredits(head, key, cost, at, rateLimit)
+    if (credits !== null && 'valid' in credits) return credits
+    emitVerification(events, now, 'VALID', key.id, head.ownerId, credits === null ? 0 : cost)
     const success: VerifySuccess = { valid: true, key }
     if (rateLimit !== undefined) success.rateLimit = rateLimit
-    if (credits !== undefined) success.credits = credits
+    if (credits !== null) success.credits = credits
     return success
   }
 
-  return async function verify(token, options) {
-    // A bad `cost` is a programmer error: refuse it up front, before any store access or rate-limit
-    // point is spent, and whether or not the key happens to have credits.
-    const requestedCost = options?.cost
-    if (requestedCost !== undefined) checkInteger('cost', requestedCost, {}, argumentError)
+  async function verify(token: string | null | undefined, options?: VerifyOptions): Promise<VerifyResult> {
+    const checked = checkOptions(options)
+    if ('valid' in checked) return fail(checked, null, null)
     if (token === undefined || token === null || token === '') {
       return fail({ valid: false, code: 'MISSING' }, null, null)
     }
@@ -144,7 +248,7 @@ export function createVerify(config: KeywardConfig, events: KeywardEmitter): Ver
       return unavailable(parsed.id, null)
     }
     if (record === null) {
-      // Hash anyway, so an unknown id and a wrong secret take the same time: no oracle for ids.
+      // Hash anyway, so an unknown id and a wrong secret cost the same work.
       hasher.hash(token)
       return fail({ valid: false, code: 'NOT_FOUND' }, parsed.id, null)
     }
@@ -153,26 +257,68 @@ export function createVerify(config: KeywardConfig, events: KeywardEmitter): Ver
     }
     if (record.pepperVersion !== hasher.currentVersion) rehash(record, token)
 
-    const key = toVerifiedKey(record)
-    const at = now()
-    const rejected: VerifyCode | null = stateCode(record, environment, parsed.environment, at)
-    if (rejected !== null) {
-      return fail({ valid: false, code: rejected, key } as VerifyFailure, record.id, record.ownerId)
+    let head: StoredKey | null = record
+    if (record.rotatedTo !== null) {
+      try {
+        head = await chainHead(store, record)
+      } catch {
+        return unavailable(record.id, record.ownerId)
+      }
     }
-
-    const requirement = options?.scopes
-    if (requirement !== undefined && !satisfies(record.scopes, requirement)) {
+    const key = viewOf(record, head ?? record)
+    const at = now()
+    if (head === null) {
+      // The chain's newest key was deleted: the whole chain is gone with it.
+      return fail({ valid: false, code: 'REVOKED', key }, record.id, record.ownerId)
+    }
+    const state =
+      stateCode(record, head, at) ?? (parsed.environment !== environment ? 'WRONG_ENVIRONMENT' : null)
+    if (state !== null) {
+      return fail({ valid: false, code: state, key } as VerifyFailure, record.id, head.ownerId)
+    }
+    if (!allows(head, checked.clientAddress)) {
+      return fail({ valid: false, code: 'FORBIDDEN_NETWORK', key }, record.id, head.ownerId)
+    }
+    const requirement = checked.scopes
+    if (requirement !== undefined && !satisfies(head.scopes, requirement)) {
       return fail(
         {
           valid: false,
           code: 'INSUFFICIENT_SCOPE',
           key,
-          missingScopes: missingScopes(record.scopes, requirement as ScopeRequirement),
+          missingScopes: missingScopes(head.scopes, requirement),
         },
         record.id,
-        record.ownerId,
+        head.ownerId,
       )
     }
-    return spend(record, key, requestedCost, at)
+    return charge(head, key, checked.cost, at)
   }
+
+  async function extend(key: VerifiedKey, options: ExtendOptions): Promise<VerifyResult> {
+    const head = heads.get(key)
+    if (head === undefined) return invalid('options')
+    const checked = checkOptions(options)
+    if ('valid' in checked) return checked
+    if (checked.scopes !== undefined && !satisfies(head.scopes, checked.scopes)) {
+      return fail(
+        {
+          valid: false,
+          code: 'INSUFFICIENT_SCOPE',
+          key,
+          missingScopes: missingScopes(head.scopes, checked.scopes),
+        },
+        key.id,
+        head.ownerId,
+      )
+    }
+    const cost = checked.cost ?? 0
+    const credits = cost === 0 ? null : await spendCredits(head, key, cost, now(), undefined)
+    if (credits !== null && 'valid' in credits) return credits
+    const success: VerifySuccess = { valid: true, key }
+    if (credits !== null) success.credits = credits
+    return success
+  }
+
+  return { verify, extend }
 }

@@ -38,6 +38,7 @@ export type KeyChanges = Partial<
     | 'credits'
     | 'meta'
     | 'rotatedTo'
+    | 'allowedNetworks'
     | 'hash'
     | 'pepperVersion'
   >
@@ -81,6 +82,17 @@ export interface KeyStore {
    * Returns the old key's new record, or `null` (and inserts nothing) when `id` does not exist.
    */
   rotate(id: string, successor: StoredKey, changes: KeyChanges): Promise<StoredKey | null>
+  /**
+   * Removes a record for good: the record, its owner-index entry and, when it is the newest key of
+   * its rotation chain (`rotatedTo === null`), the chain's credit pool. Notifies change listeners
+   * (in every process). Returns the removed record, or `null` when there was none.
+   */
+  delete(id: string): Promise<StoredKey | null>
+  /**
+   * Deletes, as `delete` does, up to `limit` records that were revoked or expired at or before
+   * `before` (epoch ms). Returns the ids removed; fewer than `limit` means none are left.
+   */
+  purge(before: number, limit: number): Promise<string[]>
   /**
    * Spends `cost` credits of key `id` atomically: first refills if a refill is due at `now`, then
    * takes `cost` only if that many remain. Never goes below zero. `null` when the key has no

@@ -53,6 +53,32 @@ export class MemoryStore implements KeyStore {
     return updated
   }
 
+  async delete(id: string): Promise<StoredKey | null> {
+    const record = this.records.get(id)
+    if (record === undefined) return null
+    this.records.delete(id)
+    const ids = this.owners.get(record.ownerId)
+    if (ids !== undefined) {
+      const index = ids.indexOf(id)
+      if (index !== -1) ids.splice(index, 1)
+      if (ids.length === 0) this.owners.delete(record.ownerId)
+    }
+    this.notify(id)
+    return record
+  }
+
+  async purge(before: number, limit: number): Promise<string[]> {
+    const ended: [number, string][] = []
+    for (const record of this.records.values()) {
+      const end = endOf(record)
+      if (end !== null && end <= before) ended.push([end, record.id])
+    }
+    ended.sort((a, b) => a[0] - b[0])
+    const ids = ended.slice(0, limit).map(([, id]) => id)
+    for (const id of ids) await this.delete(id)
+    return ids
+  }
+
   async spendCredits(id: string, cost: number, now: number): Promise<CreditSpend | null> {
     const record = this.records.get(id)
     if (record?.credits == null) return null
@@ -99,6 +125,13 @@ export class MemoryStore implements KeyStore {
   private notify(id: string): void {
     for (const listener of this.listeners) listener(id)
   }
+}
+
+/** When a record stopped being usable: its revocation or expiry, whichever came first. */
+function endOf(record: StoredKey): number | null {
+  const { revokedAt, expiresAt } = record
+  if (revokedAt === null) return expiresAt
+  return expiresAt === null ? revokedAt : Math.min(revokedAt, expiresAt)
 }
 
 function encodeCursor(id: string): string {

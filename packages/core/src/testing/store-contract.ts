@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DuplicateIdError } from '../errors.ts'
 import type { KeyStore } from '../store/interface.ts'
 import type { StoredKey } from '../types.ts'
+import { describeDeletion } from './deletion-contract.ts'
 
 export interface StoreHarness {
   store: KeyStore
@@ -19,7 +20,7 @@ let sequence = 0
 export function makeRecord(overrides: Partial<StoredKey> = {}): StoredKey {
   sequence += 1
   const id = `${Date.now().toString(36).slice(-6)}${sequence.toString(36).padStart(6, '0')}`.slice(-12)
-  return {
+  const record: StoredKey = {
     id,
     ownerId: `owner-${id}`,
     name: 'contract',
@@ -37,8 +38,11 @@ export function makeRecord(overrides: Partial<StoredKey> = {}): StoredKey {
     meta: { plan: 'pro', nested: { a: [1, 2] } },
     rotatedFrom: null,
     rotatedTo: null,
+    chainId: id,
+    allowedNetworks: null,
     ...overrides,
   }
+  return { ...record, chainId: overrides.chainId ?? record.id }
 }
 
 export function describeStoreContract(name: string, setup: () => Promise<StoreHarness>): void {
@@ -53,6 +57,8 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreHa
     afterAll(async () => {
       await harness?.teardown()
     })
+
+    describeDeletion(() => store)
 
     it('returns what it stored, and null for an unknown id', async () => {
       const record = makeRecord()
