@@ -324,6 +324,42 @@ const CASES: ConformanceCase[] = [
     expect: (response) => expectInvalidToken(response, 'WRONG_ENVIRONMENT', 'wrong-environment'),
   },
   {
+    name: 'a key used from outside its allowedNetworks → 403 forbidden-network, no challenge',
+    async run(t) {
+      const key = await t.createKey({ allowedNetworks: ['203.0.113.0/24', '2001:db8::/32'] })
+      return { response: await t.get('/plain', { Authorization: `Bearer ${key}` }), tokens: [key] }
+    },
+    expect(response) {
+      expect(response.status).toBe(403)
+      expect(response.headers['www-authenticate']).toBeUndefined()
+      const body = problem(response)
+      expect(body.code).toBe('FORBIDDEN_NETWORK')
+      expect(body.type).toBe('https://keyward.dev/problems/forbidden-network')
+    },
+  },
+  {
+    name: 'a key used from inside its allowedNetworks (loopback, IPv4-mapped on some stacks) → 200',
+    async run(t) {
+      const key = await t.createKey({ allowedNetworks: ['127.0.0.0/8', '::1/128'] })
+      return { response: await t.get('/plain', { Authorization: `Bearer ${key}` }), tokens: [key] }
+    },
+    expect: expectSuccess,
+  },
+  {
+    name: 'Authorization with another scheme (a bare key) → 401 with a bare challenge, naming the accepted ways',
+    async run(t) {
+      const key = await t.createKey()
+      return { response: await t.get('/plain', { Authorization: key }), tokens: [key] }
+    },
+    expect(response) {
+      expectMissing(response)
+      const body = problem(response)
+      expect(body.detail).toBe(
+        'The Authorization header does not use the Bearer scheme; send the API key as `Authorization: Bearer <key>` or the `X-API-Key` header.',
+      )
+    },
+  },
+  {
     name: 'a missing scope → 403 insufficient_scope naming it',
     async run(t) {
       const key = await t.createKey({ scopes: ['orders:read'] })
