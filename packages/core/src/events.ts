@@ -3,7 +3,7 @@
  * hash; lifecycle events carry the public record. Listeners run synchronously: keep them cheap,
  * and a throwing listener is isolated so it can never fail a request.
  */
-import type { KeyRecord } from './types.ts'
+import type { KeyRecord, OwnerRecord } from './types.ts'
 import type { VerifyCode } from './verify-codes.ts'
 
 export interface VerificationEvent {
@@ -33,6 +33,15 @@ export interface KeyLifecycleEvent {
   timestamp: number
 }
 
+export interface OwnerLifecycleEvent {
+  type: 'owner.set' | 'owner.updated' | 'owner.deleted'
+  /** The owner after the change (for `owner.deleted`, as it was). */
+  owner: OwnerRecord
+  actor: string | null
+  reason: string | null
+  timestamp: number
+}
+
 export interface KeywardEvents {
   verification: VerificationEvent
   'key.created': KeyLifecycleEvent
@@ -40,6 +49,9 @@ export interface KeywardEvents {
   'key.revoked': KeyLifecycleEvent
   'key.rotated': KeyLifecycleEvent
   'key.deleted': KeyLifecycleEvent
+  'owner.set': OwnerLifecycleEvent
+  'owner.updated': OwnerLifecycleEvent
+  'owner.deleted': OwnerLifecycleEvent
   /**
    * A listener threw, or a background task failed (`event` names it, e.g. `purge`): reported here
    * instead of reaching a request or becoming an unhandled rejection.

@@ -7,6 +7,7 @@ export {
   KeyNotFoundError,
   KeywardError,
   KeywardErrorCode,
+  OwnerNotFoundError,
   StoreError,
 } from './errors.ts'
 export type {
@@ -14,6 +15,7 @@ export type {
   KeywardEmitter,
   KeywardEventName,
   KeywardEvents,
+  OwnerLifecycleEvent,
   VerificationEvent,
 } from './events.ts'
 export type { Pepper } from './hashing.ts'
@@ -26,6 +28,7 @@ export {
   type RandomSource,
 } from './key-format.ts'
 export { createKeyward, type Keyward } from './keyward/create-keyward.ts'
+export type { AuditOptions } from './keyward/key-input.ts'
 export type {
   CreatedKey,
   CreateKeyInput,
@@ -35,6 +38,7 @@ export type {
   UpdateKeyInput,
 } from './keyward/key-manager.ts'
 export type { KeywardOptions } from './keyward/options.ts'
+export type { OwnerInput, OwnerManager } from './keyward/owner-manager.ts'
 export type { ScopeRequirement } from './scopes.ts'
 export type { KeyStore } from './store/interface.ts'
 export { MemoryStore } from './store/memory-store.ts'
@@ -42,11 +46,13 @@ export type {
   CreditRefill,
   CreditsInput,
   InsufficientScopeFailure,
+  InvalidRequestFailure,
   KeyRecord,
   KeyStateFailure,
   MalformedFailure,
   MissingFailure,
   NotFoundFailure,
+  OwnerRecord,
   QuotaExceededFailure,
   RateLimitedFailure,
   RateLimitPolicy,

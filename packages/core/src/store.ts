@@ -1,15 +1,24 @@
 // @keyward/core/store — what a `KeyStore` implementation needs beyond the root entry: the record
 // types it keeps and the credit arithmetic its atomic spend must reproduce (docs/architecture.md).
 export { type CreditSpend, refillCredits, spendFrom } from './credits.ts'
+export {
+  budgetOf,
+  InProcessLimits,
+  type LimitOutcome,
+  limitState,
+  outcomeOf,
+} from './store/in-process-limits.ts'
 export type {
+  ChargeRequest,
+  ChargeResult,
   KeyChanges,
   KeyStore,
+  LimitRequest,
   ListOptions,
   ListPage,
-  PolicyLimiter,
-  RateLimiterResult,
+  OwnerChanges,
 } from './store/interface.ts'
-export type { ResolvedPolicy, StoredCredits, StoredKey } from './types.ts'
+export type { RateLimitState, ResolvedPolicy, StoredCredits, StoredKey, StoredOwner } from './types.ts'
 export {
   checkInteger,
   checkObject,

@@ -4,9 +4,9 @@ import { keywardWithClock, START } from '../../../test/support/core-fixtures.ts'
 import { KeyHasher } from './hashing.ts'
 import { createKeyward } from './index.ts'
 import { BASE62_ALPHABET, formatKey, isWellFormedKey, parseKey, randomBase62 } from './key-format.ts'
-import type { KeyStore, PolicyLimiter } from './store/interface.ts'
+import type { ChargeRequest, ChargeResult, KeyStore } from './store/interface.ts'
 import { MemoryStore } from './store/memory-store.ts'
-import type { ResolvedPolicy, StoredKey, VerifyResult } from './types.ts'
+import type { StoredKey, VerifyResult } from './types.ts'
 
 /** Wraps a store so every method call is recorded. */
 function countingStore(inner: KeyStore = new MemoryStore()) {
@@ -233,8 +233,9 @@ describe('verify: one test per VerifyCode', () => {
 
   it('UNAVAILABLE when the store rejects a credit spend', async () => {
     class BrokenCredits extends MemoryStore {
-      override async spendCredits(): Promise<never> {
-        throw new Error('timeout')
+      override async charge(request: ChargeRequest): Promise<ChargeResult> {
+        if (request.credits !== null) throw new Error('timeout')
+        return super.charge(request)
       }
     }
     const { keyward } = setup({ store: new BrokenCredits() })
@@ -244,8 +245,9 @@ describe('verify: one test per VerifyCode', () => {
 
   it('UNAVAILABLE when the rate-limiter backend fails (an Error, not a limiter result)', async () => {
     class BrokenLimiter extends MemoryStore {
-      override createLimiter(_policy: ResolvedPolicy): PolicyLimiter {
-        return { consume: () => Promise.reject(new Error('redis down')) }
+      override async charge(request: ChargeRequest): Promise<ChargeResult> {
+        if (request.limits.length > 0) throw new Error('redis down')
+        return super.charge(request)
       }
     }
     const { keyward } = setup({ store: new BrokenLimiter(), rateLimit: { points: 5, duration: 1 } })

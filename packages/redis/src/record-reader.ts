@@ -75,7 +75,7 @@ export class RecordReader {
   async withLiveCredits(envelope: Envelope): Promise<Cached> {
     const cached: Cached = { record: envelope.r, pool: envelope.p, creditsReadAt: Date.now() }
     if (envelope.r.credits === null) return cached
-    const live = await this.pools.read(envelope.p)
+    const live = await this.pools.read(this.layout.keyPool(envelope.r.ownerId, envelope.p))
     return live === null ? cached : withCredits(cached, live.remaining, live.refilledAt)
   }
 

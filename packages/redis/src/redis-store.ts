@@ -10,29 +10,34 @@
  */
 import { DuplicateIdError, InvalidArgumentError, StoreError } from '@keyward/core'
 import type {
-  CreditSpend,
+  ChargeRequest,
+  ChargeResult,
   KeyChanges,
   KeyStore,
   ListOptions,
   ListPage,
-  PolicyLimiter,
-  ResolvedPolicy,
+  OwnerChanges,
   StoredKey,
+  StoredOwner,
 } from '@keyward/core/store'
 import { ChangeFeed } from './change-feed.ts'
+import { RedisCharge } from './charge.ts'
 import { CommandGuard, type RedisClient } from './command-guard.ts'
 import { CreditPools } from './credit-pools.ts'
 import { decodeCursor, type Envelope, encodeCursor, parseEnvelope } from './envelope.ts'
 import { isStorableId, KeyLayout } from './key-layout.ts'
+import { LocalFirstLimits } from './local-first.ts'
 import { type FailMode, type RedisStoreOptions, resolveRedisStoreOptions } from './options.ts'
+import { OwnerRecords } from './owner-records.ts'
 import { RecordReader } from './record-reader.ts'
-import { RedisPolicyLimiter } from './redis-limiter.ts'
 import {
+  CHARGE_SCRIPT,
   CREATE_SCRIPT,
   DELETE_SCRIPT,
+  OWNER_SCRIPT,
   REPLACE_SCRIPT,
   ROTATE_SCRIPT,
-  SPEND_SCRIPT,
+  SYNC_SCRIPT,
   WRITE_POOL_SCRIPT,
 } from './scripts.ts'
 
@@ -44,8 +49,13 @@ interface ScriptedClient {
   keywardReplace(...args: string[]): Promise<ScriptReply>
   keywardRotate(...args: string[]): Promise<ScriptReply>
   keywardDelete(...args: string[]): Promise<ScriptReply>
-  keywardSpend(...args: string[]): Promise<[number, string, string, string] | null>
+  keywardOwner(...args: string[]): Promise<ScriptReply>
   keywardWritePool(...args: string[]): Promise<ScriptReply>
+  /** Variable key count: the first argument is the number of keys. */
+  keywardCharge(
+    ...args: (string | number)[]
+  ): Promise<[number, number[], [number, string, string, string] | null]>
+  keywardSync(...args: (string | number)[]): Promise<number[]>
 }
 
 /** What a compare-and-set write answers: 1 written, 0 changed meanwhile, -1 gone, -2 id taken. */
@@ -78,6 +88,9 @@ export class RedisStore implements KeyStore {
   private readonly guard: CommandGuard
   private readonly pools: CreditPools
   private readonly records: RecordReader
+  private readonly owners: OwnerRecords
+  private readonly localFirst: LocalFirstLimits
+  private readonly charger: RedisCharge
   private readonly feed: ChangeFeed
   private readonly listeners = new Set<(id: string) => void>()
   private readonly keyPrefix: string
@@ -97,20 +110,34 @@ export class RedisStore implements KeyStore {
       ['keywardReplace', REPLACE_SCRIPT, 3],
       ['keywardRotate', ROTATE_SCRIPT, 6],
       ['keywardDelete', DELETE_SCRIPT, 4],
-      ['keywardSpend', SPEND_SCRIPT, 1],
+      ['keywardOwner', OWNER_SCRIPT, 2],
       ['keywardWritePool', WRITE_POOL_SCRIPT, 1],
     ] as const) {
       client.defineCommand(name, { lua, numberOfKeys })
     }
+    client.defineCommand('keywardCharge', { lua: CHARGE_SCRIPT })
+    client.defineCommand('keywardSync', { lua: SYNC_SCRIPT })
     this.scripts = client as unknown as ScriptedClient
-    this.pools = new CreditPools(client, this.scripts, this.guard, this.layout)
-    this.records = new RecordReader(
+    const live = () => this.feed.subscribed
+    this.pools = new CreditPools(client, this.scripts, this.guard)
+    this.records = new RecordReader(client, this.guard, this.layout, this.pools, resolved, live)
+    this.owners = new OwnerRecords(
       client,
       this.guard,
       this.layout,
       this.pools,
+      (...args) => this.scripts.keywardOwner(...args),
+      (digest) => this.feed.message('o', digest),
+      live,
       resolved,
-      () => this.feed.subscribed,
+    )
+    this.localFirst = new LocalFirstLimits(this.guard, (...args) => this.scripts.keywardSync(...args))
+    this.charger = new RedisCharge(
+      this.guard,
+      (...args) => this.scripts.keywardCharge(...args),
+      this.layout,
+      this.localFirst,
+      resolved.failMode,
     )
     this.feed = new ChangeFeed(
       client,
@@ -122,7 +149,11 @@ export class RedisStore implements KeyStore {
           this.records.invalidate(id)
           this.notify(id)
         },
-        flush: () => this.records.flush(),
+        ownerChanged: (digest) => this.owners.invalidate(digest),
+        flush: () => {
+          this.records.flush()
+          this.owners.flush()
+        },
       },
       resolved.gapCheckMs,
     )
@@ -140,7 +171,9 @@ export class RedisStore implements KeyStore {
     requireStorableId(record.id)
     const envelope: Envelope = { r: record, p: record.id }
     // Only if absent: a create that turns out to be a duplicate must not reset the existing pool.
-    if (record.credits !== null) await this.pools.write(record.id, record.credits, true)
+    if (record.credits !== null) {
+      await this.pools.write(this.layout.keyPool(record.ownerId, record.id), record.credits, true)
+    }
     const created = await this.guard.run('create', () =>
       this.scripts.keywardCreate(
         this.layout.record(record.id),
@@ -174,7 +207,7 @@ export class RedisStore implements KeyStore {
       const after: Envelope = { ...before, r: { ...before.r, ...changes } }
       // New credits reach the pool before the record says so: a spend in between finds a pool.
       if (ownsPool(before) && changes.credits != null)
-        await this.pools.write(before.p, changes.credits, false)
+        await this.pools.write(this.layout.keyPool(before.r.ownerId, before.p), changes.credits, false)
       const reply = await this.guard.run('update', () =>
         this.scripts.keywardReplace(
           this.layout.record(id),
@@ -191,7 +224,8 @@ export class RedisStore implements KeyStore {
       return { reply, after }
     })
     if (result === null) return null
-    if (ownsPool(result.before) && changes.credits === null) await this.pools.delete(result.after.p)
+    if (ownsPool(result.before) && changes.credits === null)
+      await this.pools.delete(this.layout.keyPool(result.after.r.ownerId, result.after.p))
     this.changed(id)
     return (await this.records.withLiveCredits(result.after)).record
   }
@@ -239,7 +273,7 @@ export class RedisStore implements KeyStore {
       // period and on the new one come out of one counter, exactly once.
       const successorEnvelope: Envelope = { r: successor, p: before.p }
       if (successor.credits !== null && before.r.credits === null) {
-        await this.pools.write(before.p, successor.credits, true)
+        await this.pools.write(this.layout.keyPool(before.r.ownerId, before.p), successor.credits, true)
       }
       const reply = await this.guard.run('rotate', () =>
         this.scripts.keywardRotate(
@@ -290,7 +324,7 @@ export class RedisStore implements KeyStore {
     if (result === null) return null
     // The pool lives in its own slot, so it goes after the record; an orphaned pool is harmless.
     if (result.before.r.rotatedTo === null && result.before.r.credits !== null) {
-      await this.pools.delete(result.before.p)
+      await this.pools.delete(this.layout.keyPool(result.before.r.ownerId, result.before.p))
     }
     this.changed(id)
     return result.before.r
@@ -306,28 +340,40 @@ export class RedisStore implements KeyStore {
     return purged
   }
 
-  // ——— credits ———
+  // ——— what requests spend ———
 
-  async spendCredits(id: string, cost: number, now: number): Promise<CreditSpend | null> {
+  async charge(request: ChargeRequest): Promise<ChargeResult> {
     this.assertOpen()
-    const found = await this.records.lookup(id)
-    if (found === null || found.record.credits === null) return null
-    const { refilledAt, ...spend } = await this.pools.spend(found.pool, cost, now)
-    // Keep this process's view of the record's credits current for `keys.get`.
-    if (refilledAt !== null) this.records.spent(id, spend.remaining, refilledAt)
-    return spend
+    const { refilledAt, ...result } = await this.charger.charge(request)
+    // Keep this process's view of the credits current for `keys.get` / `owners.get`.
+    if (result.credits !== null && refilledAt !== null && request.credits !== null) {
+      if (request.credits.from === 'key')
+        this.records.spent(request.keyId, result.credits.remaining, refilledAt)
+      else this.owners.spent(request.ownerId, result.credits.remaining, refilledAt)
+    }
+    return result
   }
 
-  // ——— rate limits ———
+  // ——— owners ———
 
-  createLimiter(policy: ResolvedPolicy): PolicyLimiter {
-    return new RedisPolicyLimiter(
-      this.client,
-      this.layout.rateLimit(policy),
-      policy,
-      this.failMode === 'open',
-      this.guard.timeoutMs,
-    )
+  getOwner(ownerId: string): Promise<StoredOwner | null> {
+    this.assertOpen()
+    return this.owners.get(ownerId)
+  }
+
+  putOwner(owner: StoredOwner): Promise<void> {
+    this.assertOpen()
+    return this.owners.put(owner)
+  }
+
+  updateOwner(ownerId: string, changes: OwnerChanges): Promise<StoredOwner | null> {
+    this.assertOpen()
+    return this.owners.update(ownerId, changes)
+  }
+
+  deleteOwner(ownerId: string): Promise<StoredOwner | null> {
+    this.assertOpen()
+    return this.owners.delete(ownerId)
   }
 
   // ——— change notifications ———
@@ -341,7 +387,11 @@ export class RedisStore implements KeyStore {
     if (this.closed) return
     this.closed = true
     this.listeners.clear()
+    // Local-first points counted here reach Redis before the store goes (best effort).
+    await this.localFirst.flush().catch(() => {})
+    this.localFirst.close()
     this.records.flush()
+    this.owners.flush()
     this.feed.close()
   }
 

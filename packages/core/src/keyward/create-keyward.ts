@@ -8,6 +8,7 @@ import type { KeyStore } from '../store/interface.ts'
 import type { VerifiedKey, VerifyOptions, VerifyResult } from '../types.ts'
 import { createKeyManager, type KeyManager } from './key-manager.ts'
 import { type KeywardOptions, resolveOptions } from './options.ts'
+import { createOwnerManager, type OwnerManager } from './owner-manager.ts'
 import { createVerifier, type ExtendOptions } from './verify.ts'
 
 const PURGE_INTERVAL_MS = 3_600_000
@@ -17,6 +18,8 @@ export interface Keyward {
   readonly environment: Environment
   readonly store: KeyStore
   readonly keys: KeyManager
+  /** Owners: limits and a credit pool shared by all of an owner's keys. */
+  readonly owners: OwnerManager
   readonly events: KeywardEmitter
   /** Checks a presented key; never throws, whatever the input (see `VerifyResult`). */
   verify(token: string | null | undefined, options?: VerifyOptions): Promise<VerifyResult>
@@ -59,6 +62,7 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
     environment: config.environment,
     store: config.store,
     keys,
+    owners: createOwnerManager(config, events),
     events,
     verify: verifier.verify,
     extend: verifier.extend,

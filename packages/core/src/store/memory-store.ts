@@ -3,17 +3,27 @@
  * owner index as insertion-ordered id lists, rate limits in rate-limiter-flexible's
  * `RateLimiterMemory`. Operations are synchronous underneath, so each one is atomic.
  */
-import { RateLimiterMemory } from 'rate-limiter-flexible'
 import { spendFrom } from '../credits.ts'
 import { DuplicateIdError } from '../errors.ts'
-import type { ResolvedPolicy, StoredKey } from '../types.ts'
-import type { CreditSpend, KeyChanges, KeyStore, ListOptions, ListPage, PolicyLimiter } from './interface.ts'
+import type { StoredKey, StoredOwner } from '../types.ts'
+import { InProcessLimits } from './in-process-limits.ts'
+import type {
+  ChargeRequest,
+  ChargeResult,
+  KeyChanges,
+  KeyStore,
+  ListOptions,
+  ListPage,
+  OwnerChanges,
+} from './interface.ts'
 
 export class MemoryStore implements KeyStore {
   readonly shared = false
   private readonly records = new Map<string, StoredKey>()
   private readonly owners = new Map<string, string[]>()
   private readonly listeners = new Set<(id: string) => void>()
+  private readonly ownerRecords = new Map<string, StoredOwner>()
+  private readonly limits = new InProcessLimits()
 
   async create(record: StoredKey): Promise<void> {
     this.insert(record)
@@ -79,22 +89,45 @@ export class MemoryStore implements KeyStore {
     return ids
   }
 
-  async spendCredits(id: string, cost: number, now: number): Promise<CreditSpend | null> {
-    const record = this.records.get(id)
-    if (record?.credits == null) return null
-    const { credits, spend } = spendFrom(record.credits, cost, now)
+  async charge(request: ChargeRequest): Promise<ChargeResult> {
+    const outcome =
+      request.limits.length === 0
+        ? NO_LIMITS
+        : await this.limits.consume(request.limits, request.chainId, request.ownerId)
+    if (outcome.limited || request.credits === null) return { ...outcome, credits: null }
+    // The key's credits live on the newest key of its chain, the owner's on the owner.
+    const holder =
+      request.credits.from === 'key'
+        ? this.records.get(request.keyId)
+        : this.ownerRecords.get(request.ownerId)
+    if (holder?.credits == null) return { ...outcome, credits: null }
+    const { credits, spend } = spendFrom(holder.credits, request.credits.cost, request.now)
     // Swapped in place: the record keeps its identity, so views cached per record stay valid.
-    record.credits = credits
-    return spend
+    holder.credits = credits
+    return { ...outcome, credits: spend }
   }
 
-  createLimiter(policy: ResolvedPolicy): PolicyLimiter {
-    return new RateLimiterMemory({
-      keyPrefix: `rl:${policy.name}:${policy.points}:${policy.duration}`,
-      points: policy.points,
-      duration: policy.duration,
-      blockDuration: policy.blockDuration,
-    })
+  async getOwner(ownerId: string): Promise<StoredOwner | null> {
+    return this.ownerRecords.get(ownerId) ?? null
+  }
+
+  async putOwner(owner: StoredOwner): Promise<void> {
+    this.ownerRecords.set(owner.id, { ...owner })
+  }
+
+  async updateOwner(ownerId: string, changes: OwnerChanges): Promise<StoredOwner | null> {
+    const owner = this.ownerRecords.get(ownerId)
+    if (owner === undefined) return null
+    const updated = { ...owner, ...changes }
+    this.ownerRecords.set(ownerId, updated)
+    return updated
+  }
+
+  async deleteOwner(ownerId: string): Promise<StoredOwner | null> {
+    const owner = this.ownerRecords.get(ownerId)
+    if (owner === undefined) return null
+    this.ownerRecords.delete(ownerId)
+    return owner
   }
 
   onChange(listener: (id: string) => void): () => void {
@@ -126,6 +159,8 @@ export class MemoryStore implements KeyStore {
     for (const listener of this.listeners) listener(id)
   }
 }
+
+const NO_LIMITS = Object.freeze({ states: [], limited: false, retryAfterMs: 0 })
 
 /** When a record stopped being usable: its revocation or expiry, whichever came first. */
 function endOf(record: StoredKey): number | null {
