@@ -132,14 +132,22 @@ function withBadChecksum(key: string): string {
   return key.slice(0, -1) + (last === 'A' ? 'B' : 'A')
 }
 
-/** Sends with a spy on `store.get`, restored in `finally` so one failing case cannot cascade. */
+/**
+ * Sends with spies on the store's lookups (`get`, and `peek` where the store has it), restored in
+ * `finally` so one failing case cannot cascade. Returns the response and the number of lookups.
+ */
 async function lookupsDuring(t: CaseContext, send: () => Promise<Observed>): Promise<[Observed, number]> {
-  const get = vi.spyOn(t.keyward.store, 'get')
+  const store = t.keyward.store
+  const get = vi.spyOn(store, 'get')
+  const peek = store.peek === undefined ? null : vi.spyOn(store as Required<typeof store>, 'peek')
   try {
     const response = await send()
-    return [response, get.mock.calls.length]
+    // A lookup answered by `peek` is one lookup; one that `peek` passed on to `get` is one too.
+    const peeked = peek?.mock.results.filter((result) => result.value !== undefined).length ?? 0
+    return [response, get.mock.calls.length + peeked]
   } finally {
     get.mockRestore()
+    peek?.mockRestore()
   }
 }
 
@@ -631,6 +639,11 @@ const CASES: ConformanceCase[] = [
 
 /** A store whose every read fails as an unreachable backend would. */
 class UnreachableStore extends MemoryStore {
+  // Nothing can be answered from memory either: every lookup goes to the (failing) backend.
+  override peek(): undefined {
+    return undefined
+  }
+
   override async get(): Promise<never> {
     throw new StoreError('keyward: store unreachable (conformance fake)')
   }

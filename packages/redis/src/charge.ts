@@ -80,10 +80,10 @@ export class RedisCharge {
       for (const index of strict)
         states[index] = this.lastKnown(limits[index] as LimitRequest, counters[index] as string, at)
       for (const key of taken) this.localFirst.refund(key)
-      return { ...outcomeOf(states), credits: null, refilledAt: null }
+      return { ...outcomeOf(states), refilledAt: null }
     }
     if (strict.length === 0 && request.credits === null) {
-      return { ...outcomeOf(states), credits: null, refilledAt: null }
+      return { ...outcomeOf(states), refilledAt: null }
     }
     const keys: string[] = strict.map((index) => counters[index] as string)
     const args: (string | number)[] = [
@@ -125,7 +125,7 @@ export class RedisCharge {
     })
     if (limited === 1) {
       for (const key of taken) this.localFirst.refund(key)
-      return { ...outcomeOf(states), credits: null, refilledAt: null }
+      return { ...outcomeOf(states), refilledAt: null }
     }
     const outcome = outcomeOf(states)
     if (request.credits === null || spendReply === undefined || spendReply === null) {
@@ -177,6 +177,6 @@ export class RedisCharge {
       states[index] = insured.states[position] as RateLimitState
     })
     if (insured.limited) for (const key of taken) this.localFirst.refund(key)
-    return { ...outcomeOf(states), credits: null, refilledAt: null }
+    return { ...outcomeOf(states), refilledAt: null }
   }
 }

@@ -84,6 +84,18 @@ export class OwnerRecords {
     }
   }
 
+  /** The cached owner when it can be trusted as it is (feed live, fresh), else `undefined`. */
+  peek(ownerId: string): StoredOwner | null | undefined {
+    const hit = this.cache.lookup(this.layout.ownerDigest(ownerId))
+    if (hit === undefined || hit.stale || !this.isLive()) return undefined
+    const cached = hit.value
+    if (cached === null) return null
+    if (cached.owner.credits !== null && Date.now() - cached.creditsReadAt > this.options.creditsMaxAgeMs) {
+      return undefined
+    }
+    return cached.owner
+  }
+
   async put(owner: StoredOwner): Promise<void> {
     const pool = this.layout.ownerPool(owner.id)
     // The pool first: a charge between the two writes finds the new pool, never a missing one.

@@ -71,6 +71,18 @@ export class RecordReader {
     }
   }
 
+  /** The cached record when it can be trusted as it is (feed live, fresh), else `undefined`. */
+  peek(id: string): StoredKey | null | undefined {
+    const hit = this.cache.lookup(id)
+    if (hit === undefined || hit.stale || !this.isLive()) return undefined
+    const cached = hit.value
+    if (cached === null) return null
+    if (cached.record.credits !== null && Date.now() - cached.creditsReadAt > this.options.creditsMaxAgeMs) {
+      return undefined
+    }
+    return cached.record
+  }
+
   /** The record with `credits` as its pool holds them now (the record's copy is the initial one). */
   async withLiveCredits(envelope: Envelope): Promise<Cached> {
     const cached: Cached = { record: envelope.r, pool: envelope.p, creditsReadAt: Date.now() }

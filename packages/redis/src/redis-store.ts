@@ -198,6 +198,10 @@ export class RedisStore implements KeyStore {
     return found === null ? null : found.record
   }
 
+  peek(id: string): StoredKey | null | undefined {
+    return this.closed ? undefined : this.records.peek(id)
+  }
+
   async update(id: string, changes: KeyChanges): Promise<StoredKey | null> {
     this.assertOpen()
     if (!isStorableId(id)) return null
@@ -359,6 +363,10 @@ export class RedisStore implements KeyStore {
   getOwner(ownerId: string): Promise<StoredOwner | null> {
     this.assertOpen()
     return this.owners.get(ownerId)
+  }
+
+  peekOwner(ownerId: string): StoredOwner | null | undefined {
+    return this.closed ? undefined : this.owners.peek(ownerId)
   }
 
   putOwner(owner: StoredOwner): Promise<void> {

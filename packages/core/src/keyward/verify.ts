@@ -135,7 +135,7 @@ export function createVerifier(config: KeywardConfig, events: KeywardEmitter): V
         chainViews.set(record, { head, view })
       }
     }
-    heads.set(view, head)
+    if (heads.get(view) !== head) heads.set(view, head)
     return view
   }
 
@@ -190,11 +190,13 @@ export function createVerifier(config: KeywardConfig, events: KeywardEmitter): V
     requestedCost: number | undefined,
     at: number,
   ): Promise<VerifyResult> {
-    let owner: StoredOwner | null
-    try {
-      owner = await store.getOwner(head.ownerId)
-    } catch {
-      return unavailable(key.id, head.ownerId)
+    let owner = store.peekOwner?.(head.ownerId)
+    if (owner === undefined) {
+      try {
+        owner = await store.getOwner(head.ownerId)
+      } catch {
+        return unavailable(key.id, head.ownerId)
+      }
     }
     const requested = limits ?? limitsOf(head, owner)
     const pool = head.credits !== null ? 'key' : owner?.credits != null ? 'owner' : null
@@ -271,11 +273,13 @@ export function createVerifier(config: KeywardConfig, events: KeywardEmitter): V
     const parsed = parseKey(token, prefix)
     if (parsed === null) return fail({ valid: false, code: 'MALFORMED' }, null, null)
 
-    let record: StoredKey | null
-    try {
-      record = await store.get(parsed.id)
-    } catch {
-      return unavailable(parsed.id, null)
+    let record = store.peek?.(parsed.id)
+    if (record === undefined) {
+      try {
+        record = await store.get(parsed.id)
+      } catch {
+        return unavailable(parsed.id, null)
+      }
     }
     if (record === null) {
       // Hash anyway, so an unknown id and a wrong secret cost the same work.

@@ -7,14 +7,10 @@
  */
 import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible'
 import type { RateLimitState, ResolvedPolicy } from '../types.ts'
-import type { LimitRequest } from './interface.ts'
+import type { ChargeResult, LimitRequest } from './interface.ts'
 
-export interface LimitOutcome {
-  states: RateLimitState[]
-  limited: boolean
-  /** When `limited`: ms until a retry can pass every limit that rejected. */
-  retryAfterMs: number
-}
+/** A `ChargeResult` as the limits leave it: `credits` is filled in by whoever spends them. */
+export type LimitOutcome = ChargeResult
 
 /** The budget a limit counts against: the key's chain, or its owner. */
 export function budgetOf(limit: LimitRequest, chainId: string, ownerId: string): string {
@@ -53,7 +49,7 @@ export function outcomeOf(states: RateLimitState[]): LimitOutcome {
     limited = true
     if (state.retryAfterMs > retryAfterMs) retryAfterMs = state.retryAfterMs
   }
-  return { states, limited, retryAfterMs }
+  return { states, limited, retryAfterMs, credits: null }
 }
 
 export class InProcessLimits {
@@ -88,10 +84,11 @@ export class InProcessLimits {
       return this.limiterFor(policy)
         .consume(budgetOf(limit, chainId, ownerId), 1)
         .then(
-          (result) => ({
+          (result): LimitOutcome => ({
             states: [limitState(policy, result.remainingPoints, result.msBeforeNext, false)],
             limited: false,
             retryAfterMs: 0,
+            credits: null,
           }),
           (rejection: unknown) => outcomeOf([this.rejected(policy, rejection)]),
         )

@@ -93,6 +93,11 @@ export interface KeyStore {
   create(record: StoredKey): Promise<void>
   /** The record with this id, or `null`. The hot path of `verify`: cache it where it is remote. */
   get(id: string): Promise<StoredKey | null>
+  /**
+   * Optional fast path for `get`: the record (or `null`) when the store can answer without I/O,
+   * `undefined` when it cannot (then keyward awaits `get`). Saves a promise per request.
+   */
+  peek?(id: string): StoredKey | null | undefined
   /** Applies `changes` atomically and returns the new record, or `null` when there is no such id. */
   update(id: string, changes: KeyChanges): Promise<StoredKey | null>
   /** One page of an owner's keys, oldest first. */
@@ -124,6 +129,8 @@ export interface KeyStore {
 
   /** The owner's record, or `null` when the owner has none. On the hot path: cache it where remote. */
   getOwner(ownerId: string): Promise<StoredOwner | null>
+  /** Optional fast path for `getOwner`, like `peek`: `undefined` when it would need I/O. */
+  peekOwner?(ownerId: string): StoredOwner | null | undefined
   /** Creates or replaces an owner; its credit pool is set to `owner.credits` (or removed when null). */
   putOwner(owner: StoredOwner): Promise<void>
   /** Applies `changes` to an owner (new `credits` reset its pool); `null` when there is no such owner. */

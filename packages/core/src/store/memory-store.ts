@@ -33,6 +33,10 @@ export class MemoryStore implements KeyStore {
     return this.records.get(id) ?? null
   }
 
+  peek(id: string): StoredKey | null | undefined {
+    return this.records.get(id) ?? null
+  }
+
   async update(id: string, changes: KeyChanges): Promise<StoredKey | null> {
     const updated = this.apply(id, changes)
     if (updated !== null) this.notify(id)
@@ -89,25 +93,34 @@ export class MemoryStore implements KeyStore {
     return ids
   }
 
-  async charge(request: ChargeRequest): Promise<ChargeResult> {
-    const outcome =
-      request.limits.length === 0
-        ? NO_LIMITS
-        : await this.limits.consume(request.limits, request.chainId, request.ownerId)
-    if (outcome.limited || request.credits === null) return { ...outcome, credits: null }
+  charge(request: ChargeRequest): Promise<ChargeResult> {
+    if (request.limits.length === 0) return Promise.resolve(this.spend(request, noLimits()))
+    return this.limits
+      .consume(request.limits, request.chainId, request.ownerId)
+      .then((outcome) => this.spend(request, outcome))
+  }
+
+  /** Credits, once the limits passed; synchronous, so atomic. */
+  private spend(request: ChargeRequest, outcome: ChargeResult): ChargeResult {
+    if (outcome.limited || request.credits === null) return outcome
     // The key's credits live on the newest key of its chain, the owner's on the owner.
     const holder =
       request.credits.from === 'key'
         ? this.records.get(request.keyId)
         : this.ownerRecords.get(request.ownerId)
-    if (holder?.credits == null) return { ...outcome, credits: null }
+    if (holder?.credits == null) return outcome
     const { credits, spend } = spendFrom(holder.credits, request.credits.cost, request.now)
     // Swapped in place: the record keeps its identity, so views cached per record stay valid.
     holder.credits = credits
-    return { ...outcome, credits: spend }
+    outcome.credits = spend
+    return outcome
   }
 
   async getOwner(ownerId: string): Promise<StoredOwner | null> {
+    return this.ownerRecords.get(ownerId) ?? null
+  }
+
+  peekOwner(ownerId: string): StoredOwner | null | undefined {
     return this.ownerRecords.get(ownerId) ?? null
   }
 
@@ -160,7 +173,9 @@ export class MemoryStore implements KeyStore {
   }
 }
 
-const NO_LIMITS = Object.freeze({ states: [], limited: false, retryAfterMs: 0 })
+function noLimits(): ChargeResult {
+  return { states: [], limited: false, retryAfterMs: 0, credits: null }
+}
 
 /** When a record stopped being usable: its revocation or expiry, whichever came first. */
 function endOf(record: StoredKey): number | null {
