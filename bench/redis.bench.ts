@@ -72,6 +72,13 @@ const { key: unlimitedKey } = await createKeyward({
   store: redisStore,
 }).keys.create({ ownerId: 'org_bench' })
 const bare = createKeyward({ prefix: 'acme', secret: SECRET, store: redisStore })
+// An owner's limit and pool beside the key's own limit: still one round trip.
+await redis.owners.set('org_shared', { rateLimit: POLICY, credits: { remaining: 1_000_000_000_000 } })
+const { key: ownerKey } = await redis.keys.create({ ownerId: 'org_shared', rateLimit: POLICY })
+// The same, local-first (reconciled every 100 ms in the background) and without credits: none.
+const LOCAL = { ...POLICY, sync: { intervalMs: 100 } }
+await redis.owners.set('org_local', { rateLimit: LOCAL })
+const { key: localKey } = await redis.keys.create({ ownerId: 'org_local', rateLimit: LOCAL })
 
 interface Case {
   name: string
@@ -89,6 +96,18 @@ const cases: Case[] = [
   { name: 'MemoryStore: verify + rate limit', keyward: memory, key: memoryKey },
   { name: 'RedisStore: verify + rate limit', keyward: redis, key: redisKey, counted: true },
   { name: 'RedisStore: verify + rate limit + credits', keyward: redis, key: creditKey, counted: true },
+  {
+    name: 'RedisStore: verify + key limit + owner limit + owner credits',
+    keyward: redis,
+    key: ownerKey,
+    counted: true,
+  },
+  {
+    name: 'RedisStore: verify + local-first key limit + local-first owner limit',
+    keyward: redis,
+    key: localKey,
+    counted: true,
+  },
 ]
 for (const { name, keyward, key } of cases) {
   const result = await keyward.verify(key)
