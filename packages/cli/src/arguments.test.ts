@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { parseCount, parseDuration, parseExpiry, parseJsonObject, parseRate, parseRefill } from './arguments.ts'
+import {
+  parseCount,
+  parseDuration,
+  parseExpiry,
+  parseJsonObject,
+  parseRate,
+  parseRefill,
+} from './arguments.ts'
 import { CliError, ExitCode } from './exit-codes.ts'
 
 function usageMessage(run: () => unknown): string {
