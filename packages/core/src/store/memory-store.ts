@@ -1,19 +1,30 @@
 /**
  * `MemoryStore`: the embedded default. Everything lives in this process — records in a `Map`, the
  * owner index as insertion-ordered id lists, rate limits in rate-limiter-flexible's
- * `RateLimiterMemory`. Operations are synchronous underneath, so each one is atomic.
+ * `RateLimiterMemory`, usage counters in `MemoryUsage`. Operations are synchronous underneath, so
+ * each one is atomic.
  */
 import { RateLimiterMemory } from 'rate-limiter-flexible'
 import { spendFrom } from '../credits.ts'
 import { DuplicateIdError } from '../errors.ts'
 import type { ResolvedPolicy, StoredKey } from '../types.ts'
 import type { CreditSpend, KeyChanges, KeyStore, ListOptions, ListPage, PolicyLimiter } from './interface.ts'
+import { MemoryUsage } from './memory-usage.ts'
+import type {
+  StoredUsage,
+  UsageBatch,
+  UsageKeyAmounts,
+  UsageRangeQuery,
+  UsageRankingQuery,
+} from './usage-interface.ts'
 
 export class MemoryStore implements KeyStore {
   readonly shared = false
+  readonly usageLog: boolean = false
   private readonly records = new Map<string, StoredKey>()
   private readonly owners = new Map<string, string[]>()
   private readonly listeners = new Set<(id: string) => void>()
+  private readonly usage = new MemoryUsage()
 
   async create(record: StoredKey): Promise<void> {
     this.insert(record)
@@ -74,6 +85,22 @@ export class MemoryStore implements KeyStore {
   onChange(listener: (id: string) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
+  }
+
+  async recordUsage(batch: UsageBatch): Promise<void> {
+    this.usage.record(batch)
+  }
+
+  async readUsage(query: UsageRangeQuery): Promise<(StoredUsage | null)[]> {
+    return this.usage.read(query)
+  }
+
+  async rankUsage(query: UsageRankingQuery): Promise<UsageKeyAmounts[]> {
+    return this.usage.rank(query)
+  }
+
+  async lastUsed(ids: readonly string[]): Promise<(number | null)[]> {
+    return this.usage.lastUsed(ids)
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DuplicateIdError } from '../errors.ts'
 import type { KeyStore } from '../store/interface.ts'
 import type { StoredKey } from '../types.ts'
+import { describeUsageContract } from './usage-contract.ts'
 
 export interface StoreHarness {
   store: KeyStore
@@ -273,5 +274,7 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreHa
       expect((rejection as { msBeforeNext: number }).msBeforeNext).toBeGreaterThan(0)
       expect((await limiter.consume('key-b', 1)).remainingPoints).toBe(1)
     })
+
+    describeUsageContract(() => store)
   })
 }
