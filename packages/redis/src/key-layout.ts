@@ -15,6 +15,11 @@ export function isStorableId(id: unknown): id is string {
   return typeof id === 'string' && ID_PATTERN.test(id)
 }
 
+/** An owner id as it appears in key names: hashed, since owner ids may hold anything (braces, e-mail addresses). */
+export function ownerDigest(ownerId: string): string {
+  return createHash('sha256').update(ownerId, 'utf8').digest('base64url')
+}
+
 export class KeyLayout {
   constructor(private readonly prefix: string) {}
 
@@ -25,8 +30,7 @@ export class KeyLayout {
 
   /** Sorted set of an owner's key ids, scored by insertion sequence (oldest first). */
   owner(ownerId: string): string {
-    const digest = createHash('sha256').update(ownerId, 'utf8').digest('base64url')
-    return `${this.prefix}{keys}:owner:${digest}`
+    return `${this.prefix}{keys}:owner:${ownerDigest(ownerId)}`
   }
 
   /** Counter that orders insertions, so listing keeps creation order even within one millisecond. */

@@ -4,7 +4,8 @@
  * single-slot Lua scripts (`scripts.ts`, `key-layout.ts`) that also publish the change
  * (`change-feed.ts`), so every store drops it from its process-local cache (`record-cache.ts`)
  * within a pub/sub hop; credits are pools spent by a Lua twin of core's `spendFrom`
- * (`credit-pools.ts`); rate limits run on rate-limiter-flexible (`redis-limiter.ts`). When Redis is
+ * (`credit-pools.ts`); rate limits run on rate-limiter-flexible (`redis-limiter.ts`); usage counters,
+ * rankings, `lastUsedAt` and the optional stream sink are `usage-store.ts`. When Redis is
  * unreachable, `failMode` decides: `closed` fails every call fast with `StoreError` (keyward answers
  * `UNAVAILABLE`), `open` keeps verifying cached keys on in-memory insurance limiters.
  */
@@ -18,6 +19,11 @@ import type {
   PolicyLimiter,
   ResolvedPolicy,
   StoredKey,
+  StoredUsage,
+  UsageBatch,
+  UsageKeyAmounts,
+  UsageRangeQuery,
+  UsageRankingQuery,
 } from '@keyward/core/store'
 import { ChangeFeed } from './change-feed.ts'
 import { CommandGuard, type RedisClient } from './command-guard.ts'
@@ -28,6 +34,8 @@ import { type FailMode, type RedisStoreOptions, resolveRedisStoreOptions } from 
 import { RecordReader } from './record-reader.ts'
 import { RedisPolicyLimiter } from './redis-limiter.ts'
 import { CREATE_SCRIPT, REPLACE_SCRIPT, ROTATE_SCRIPT, SPEND_SCRIPT, WRITE_POOL_SCRIPT } from './scripts.ts'
+import { UsageLayout } from './usage-layout.ts'
+import { RedisUsage } from './usage-store.ts'
 
 type ScriptReply = number | null
 
@@ -64,6 +72,7 @@ function requireStorableId(id: string): void {
 export class RedisStore implements KeyStore {
   readonly shared = true
   readonly failMode: FailMode
+  readonly usageLog: boolean
   private readonly client: RedisClient
   private readonly scripts: ScriptedClient
   private readonly layout: KeyLayout
@@ -71,6 +80,7 @@ export class RedisStore implements KeyStore {
   private readonly pools: CreditPools
   private readonly records: RecordReader
   private readonly feed: ChangeFeed
+  private readonly usage: RedisUsage
   private readonly listeners = new Set<(id: string) => void>()
   private readonly keyPrefix: string
   private closed = false
@@ -81,6 +91,7 @@ export class RedisStore implements KeyStore {
     this.client = client
     this.keyPrefix = resolved.keyPrefix
     this.failMode = resolved.failMode
+    this.usageLog = resolved.usageStream !== null
     this.layout = new KeyLayout(resolved.keyPrefix)
     this.guard = new CommandGuard(client, resolved.commandTimeoutMs)
 
@@ -117,6 +128,7 @@ export class RedisStore implements KeyStore {
       },
       resolved.gapCheckMs,
     )
+    this.usage = new RedisUsage(client, this.guard, new UsageLayout(resolved.keyPrefix), resolved.usageStream)
   }
 
   /** The key prefix this store writes under (for tooling and tests). */
@@ -273,6 +285,28 @@ export class RedisStore implements KeyStore {
       this.failMode === 'open',
       this.guard.timeoutMs,
     )
+  }
+
+  // ——— usage ———
+
+  async recordUsage(batch: UsageBatch): Promise<void> {
+    this.assertOpen()
+    await this.usage.record(batch)
+  }
+
+  async readUsage(query: UsageRangeQuery): Promise<(StoredUsage | null)[]> {
+    this.assertOpen()
+    return this.usage.read(query)
+  }
+
+  async rankUsage(query: UsageRankingQuery): Promise<UsageKeyAmounts[]> {
+    this.assertOpen()
+    return this.usage.rank(query)
+  }
+
+  async lastUsed(ids: readonly string[]): Promise<(number | null)[]> {
+    this.assertOpen()
+    return this.usage.lastUsed(ids)
   }
 
   // ——— change notifications ———
