@@ -50,6 +50,7 @@ describe('keys.create', () => {
       meta: { plan: 'pro', nested: { a: [1, 2] } },
       rotatedFrom: null,
       rotatedTo: null,
+      lastUsedAt: null,
     })
     await expectNoSecrets(keyward, key, record)
   })

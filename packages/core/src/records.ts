@@ -4,7 +4,8 @@
  */
 import type { KeyRecord, StoredKey, VerifiedKey } from './types.ts'
 
-export function toKeyRecord(stored: StoredKey): KeyRecord {
+/** The public view of `stored`; `lastUsedAt` is kept apart from the record (usage), so it is passed in. */
+export function toKeyRecord(stored: StoredKey, lastUsedAt: number | null = null): KeyRecord {
   return {
     id: stored.id,
     ownerId: stored.ownerId,
@@ -28,6 +29,7 @@ export function toKeyRecord(stored: StoredKey): KeyRecord {
     meta: structuredClone(stored.meta),
     rotatedFrom: stored.rotatedFrom,
     rotatedTo: stored.rotatedTo,
+    lastUsedAt: lastUsedAt === null ? null : new Date(lastUsedAt),
   }
 }
 

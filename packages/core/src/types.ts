@@ -87,6 +87,11 @@ export interface KeyRecord {
   meta: Record<string, unknown>
   rotatedFrom: string | null
   rotatedTo: string | null
+  /**
+   * The last time the key was presented with its secret (whatever the outcome), or `null`. Written
+   * at most once per `usage.lastUsedIntervalMs`, so it may lag by up to that much.
+   */
+  lastUsedAt: Date | null
 }
 
 /** What a verified request learns about its key (on the request as `apiKey`). */

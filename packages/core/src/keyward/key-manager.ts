@@ -9,6 +9,7 @@ import { type Environment, generateKey } from '../key-format.ts'
 import { toKeyRecord } from '../records.ts'
 import type { KeyChanges } from '../store/interface.ts'
 import type { CreditsInput, KeyRecord, RateLimitPolicy, StoredKey } from '../types.ts'
+import type { LastUsedReader } from '../usage/last-used.ts'
 import { argumentError, checkInteger, checkObject, checkOneOf, optionalInteger } from '../validation.ts'
 import {
   checkCredits,
@@ -72,8 +73,18 @@ export interface KeyManager {
   rotate(id: string, options?: RotateOptions): Promise<CreatedKey & { previous: KeyRecord }>
 }
 
-export function createKeyManager(config: KeywardConfig, events: KeywardEmitter): KeyManager {
+export function createKeyManager(
+  config: KeywardConfig,
+  events: KeywardEmitter,
+  lastUsedOf: LastUsedReader,
+): KeyManager {
   const { prefix, store, hasher, now } = config
+
+  /** The public view of an existing record, with its `lastUsedAt`. */
+  async function view(record: StoredKey): Promise<KeyRecord> {
+    const [lastUsedAt] = await lastUsedOf([record.id])
+    return toKeyRecord(record, lastUsedAt ?? null)
+  }
 
   async function require(id: string): Promise<StoredKey> {
     const record = typeof id === 'string' ? await store.get(id) : null
@@ -132,14 +143,16 @@ export function createKeyManager(config: KeywardConfig, events: KeywardEmitter):
     async get(id) {
       if (typeof id !== 'string') return null
       const record = await store.get(id)
-      return record === null ? null : toKeyRecord(record)
+      return record === null ? null : view(record)
     },
 
     async list({ ownerId, limit = 100, cursor }) {
       checkOwnerId(ownerId)
       checkInteger('limit', limit, { min: 1, max: 1000 }, argumentError)
       const page = await store.listByOwner(ownerId, cursor === undefined ? { limit } : { limit, cursor })
-      return { items: page.records.map(toKeyRecord), cursor: page.cursor }
+      const lastUsed = await lastUsedOf(page.records.map((record) => record.id))
+      const items = page.records.map((record, index) => toKeyRecord(record, lastUsed[index] ?? null))
+      return { items, cursor: page.cursor }
     },
 
     async update(id, patch) {
@@ -159,20 +172,20 @@ export function createKeyManager(config: KeywardConfig, events: KeywardEmitter):
       if (patch.meta !== undefined) changes.meta = checkMeta(patch.meta)
       const updated = await store.update(id, changes)
       if (updated === null) throw new KeyNotFoundError(id)
-      const view = toKeyRecord(updated)
-      events.emit('key.updated', { type: 'key.updated', key: view, timestamp: at })
-      return view
+      const updatedView = await view(updated)
+      events.emit('key.updated', { type: 'key.updated', key: updatedView, timestamp: at })
+      return updatedView
     },
 
     async revoke(id) {
       const existing = await require(id)
-      if (existing.revokedAt !== null) return toKeyRecord(existing)
+      if (existing.revokedAt !== null) return view(existing)
       const at = now()
       const updated = await store.update(id, { revokedAt: at, updatedAt: at })
       if (updated === null) throw new KeyNotFoundError(id)
-      const view = toKeyRecord(updated)
-      events.emit('key.revoked', { type: 'key.revoked', key: view, timestamp: at })
-      return view
+      const revokedView = await view(updated)
+      events.emit('key.revoked', { type: 'key.revoked', key: revokedView, timestamp: at })
+      return revokedView
     },
 
     async rotate(id, options = {}) {
@@ -221,7 +234,7 @@ export function createKeyManager(config: KeywardConfig, events: KeywardEmitter):
       const previous = await store.rotate(id, successor, changes)
       if (previous === null) throw new KeyNotFoundError(id)
       const record = toKeyRecord(successor)
-      const previousView = toKeyRecord(previous)
+      const previousView = await view(previous)
       events.emit('key.rotated', { type: 'key.rotated', key: previousView, successor: record, timestamp: at })
       return { key, record, previous: previousView }
     },

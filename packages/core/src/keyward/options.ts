@@ -9,6 +9,7 @@ import { resolvePolicies } from '../policies.ts'
 import type { KeyStore } from '../store/interface.ts'
 import { MemoryStore } from '../store/memory-store.ts'
 import type { RateLimitPolicy, ResolvedPolicy } from '../types.ts'
+import { resolveUsageOptions, type UsageConfig, type UsageOptions } from '../usage/usage-options.ts'
 import { checkFunction, checkObject, checkOneOf, optionalInteger } from '../validation.ts'
 
 export interface KeywardOptions {
@@ -30,6 +31,11 @@ export interface KeywardOptions {
   random?: RandomSource
   /** `Retry-After` hint, in ms, when the store is unreachable. @default 1000 */
   unavailableRetryAfterMs?: number
+  /**
+   * Usage recording (counts per key, owner and outcome; `lastUsedAt`), flushed to the store off
+   * the request path; `false` turns it off in this process. @default {} (on, with the defaults)
+   */
+  usage?: UsageOptions | false
 }
 
 /** The validated options, shared by the verify pipeline and the key manager. */
@@ -43,6 +49,7 @@ export interface KeywardConfig {
   now: () => number
   random: RandomSource | undefined
   unavailableRetryAfterMs: number
+  usage: UsageConfig
 }
 
 export function resolveOptions(options: KeywardOptions): KeywardConfig {
@@ -82,5 +89,6 @@ export function resolveOptions(options: KeywardOptions): KeywardConfig {
       options.unavailableRetryAfterMs,
       1000,
     ),
+    usage: resolveUsageOptions(options.usage, store),
   }
 }

@@ -2,9 +2,8 @@
  * The verify pipeline: shape/crc → lookup → secret → disabled/revoked/expired → environment →
  * scopes → rate limits → credits (docs/architecture.md, "The path of a request"). Each step either
  * passes or ends the request with a `VerifyFailure`; every expected outcome is a value, and every
- * outcome emits exactly one `verification` event.
+ * outcome is reported exactly once (a `verification` event and a usage count).
  */
-import { emitVerification, type KeywardEmitter } from '../events.ts'
 import { parseKey } from '../key-format.ts'
 import { toVerifiedKey } from '../records.ts'
 import { missingScopes, type ScopeRequirement, satisfies } from '../scopes.ts'
@@ -23,6 +22,7 @@ import { argumentError, checkInteger } from '../validation.ts'
 import type { VerifyCode } from '../verify-codes.ts'
 import type { KeywardConfig } from './options.ts'
 import { type ConsumeOutcome, RateLimits } from './rate-limits.ts'
+import type { ReportVerification } from './verification-reporter.ts'
 
 export type Verify = (token: string | null | undefined, options?: VerifyOptions) => Promise<VerifyResult>
 
@@ -35,12 +35,12 @@ function stateCode(record: StoredKey, environment: string, keyEnvironment: strin
   return null
 }
 
-export function createVerify(config: KeywardConfig, events: KeywardEmitter): Verify {
+export function createVerify(config: KeywardConfig, report: ReportVerification): Verify {
   const { prefix, environment, store, hasher, defaultPolicies, now } = config
   const rateLimits = new RateLimits(store)
 
   const fail = <F extends VerifyFailure>(failure: F, keyId: string | null, ownerId: string | null): F => {
-    emitVerification(events, now, failure.code, keyId, ownerId, 0)
+    report(failure.code, keyId, ownerId, 0)
     return failure
   }
 
@@ -119,7 +119,7 @@ export function createVerify(config: KeywardConfig, events: KeywardEmitter): Ver
       }
     }
 
-    emitVerification(events, now, 'VALID', record.id, record.ownerId, cost)
+    report('VALID', record.id, record.ownerId, cost)
     const success: VerifySuccess = { valid: true, key }
     if (rateLimit !== undefined) success.rateLimit = rateLimit
     if (credits !== undefined) success.credits = credits
