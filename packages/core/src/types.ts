@@ -89,7 +89,8 @@ export interface KeyRecord {
   rotatedTo: string | null
   /**
    * The last time the key was presented with its secret (whatever the outcome), or `null`. Written
-   * at most once per `usage.lastUsedIntervalMs`, so it may lag by up to that much.
+   * at most once per `usage.lastUsedIntervalMs`, so it may lag by up to that much. In the result of
+   * `update`, `revoke` and `rotate` it is best effort: `null` if it could not be read after the write.
    */
   lastUsedAt: Date | null
 }

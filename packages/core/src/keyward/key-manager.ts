@@ -86,6 +86,18 @@ export function createKeyManager(
     return toKeyRecord(record, lastUsedAt ?? null)
   }
 
+  /**
+   * The view after a write that has happened: usage lives apart from records (on a cluster, maybe
+   * on a node that is down), and failing to read it must not report a done write as failed.
+   */
+  async function viewAfterWrite(record: StoredKey): Promise<KeyRecord> {
+    const lastUsedAt = await lastUsedOf([record.id]).then(
+      ([at]) => at ?? null,
+      () => null,
+    )
+    return toKeyRecord(record, lastUsedAt)
+  }
+
   async function require(id: string): Promise<StoredKey> {
     const record = typeof id === 'string' ? await store.get(id) : null
     if (record === null) throw new KeyNotFoundError(String(id))
@@ -172,7 +184,7 @@ export function createKeyManager(
       if (patch.meta !== undefined) changes.meta = checkMeta(patch.meta)
       const updated = await store.update(id, changes)
       if (updated === null) throw new KeyNotFoundError(id)
-      const updatedView = await view(updated)
+      const updatedView = await viewAfterWrite(updated)
       events.emit('key.updated', { type: 'key.updated', key: updatedView, timestamp: at })
       return updatedView
     },
@@ -183,7 +195,7 @@ export function createKeyManager(
       const at = now()
       const updated = await store.update(id, { revokedAt: at, updatedAt: at })
       if (updated === null) throw new KeyNotFoundError(id)
-      const revokedView = await view(updated)
+      const revokedView = await viewAfterWrite(updated)
       events.emit('key.revoked', { type: 'key.revoked', key: revokedView, timestamp: at })
       return revokedView
     },
@@ -234,7 +246,7 @@ export function createKeyManager(
       const previous = await store.rotate(id, successor, changes)
       if (previous === null) throw new KeyNotFoundError(id)
       const record = toKeyRecord(successor)
-      const previousView = await view(previous)
+      const previousView = await viewAfterWrite(previous)
       events.emit('key.rotated', { type: 'key.rotated', key: previousView, successor: record, timestamp: at })
       return { key, record, previous: previousView }
     },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { keywardWithClock, START } from '../../../../test/support/core-fixtures.ts'
 import { FlakyUsageStore } from '../../../../test/support/usage-fixtures.ts'
-import { InvalidArgumentError } from '../errors.ts'
+import { InvalidArgumentError, StoreError } from '../errors.ts'
 import { formatKey, parseKey, randomBase62 } from '../key-format.ts'
 import { USAGE_OUTCOMES } from './usage-model.ts'
 
@@ -274,6 +274,21 @@ describe('lastUsedAt', () => {
     const { items } = await keyward.keys.list({ ownerId: 'org_used' })
     expect(items.map((item) => item.lastUsedAt)).toEqual([new Date(START + 60_000)])
     expect((await keyward.keys.revoke(record.id)).lastUsedAt).toEqual(new Date(START + 60_000))
+  })
+
+  it('never turns a done write into an error when lastUsedAt cannot be read', async () => {
+    const store = new FlakyUsageStore()
+    const { keyward } = keywardWithClock({ store })
+    const { key, record } = await keyward.keys.create({ ownerId: 'o' })
+    await keyward.verify(key)
+    await keyward.usage.flush()
+    store.lastUsed = async () => {
+      throw new StoreError('keyward: usage node down (test)')
+    }
+    const revoked = await keyward.keys.revoke(record.id)
+    expect(revoked).toMatchObject({ id: record.id, lastUsedAt: null })
+    expect(revoked.revokedAt).toEqual(new Date(START))
+    await expect(keyward.keys.get(record.id)).rejects.toThrow(StoreError)
   })
 
   it('follows its own interval option', async () => {
