@@ -9,13 +9,15 @@ import type { UsageRecorder } from '../usage/usage-recorder.ts'
 
 /**
  * Reports one verification outcome. `keyId` is known once the token parsed, `ownerId` once its
- * secret matched; `cost` is the credits it spent.
+ * secret matched; `cost` is the credits it spent; `at` (epoch ms) defaults to keyward's clock now —
+ * pass a reading already taken to spare a second one.
  */
 export type ReportVerification = (
   code: UsageOutcome,
   keyId: string | null,
   ownerId: string | null,
   cost: number,
+  at?: number,
 ) => void
 
 export function createVerificationReporter(
@@ -24,12 +26,11 @@ export function createVerificationReporter(
   recorder: UsageRecorder | null,
 ): ReportVerification {
   if (recorder === null) {
-    return function recordVerification(code, keyId, ownerId, cost) {
-      if (events.has('verification')) emitVerification(events, now(), code, keyId, ownerId, cost)
+    return function recordVerification(code, keyId, ownerId, cost, at) {
+      if (events.has('verification')) emitVerification(events, at ?? now(), code, keyId, ownerId, cost)
     }
   }
-  return function recordVerification(code, keyId, ownerId, cost) {
-    const at = now()
+  return function recordVerification(code, keyId, ownerId, cost, at = now()) {
     recorder.record(code, keyId, ownerId, cost, at)
     emitVerification(events, at, code, keyId, ownerId, cost)
   }

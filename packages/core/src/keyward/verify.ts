@@ -119,7 +119,7 @@ export function createVerify(config: KeywardConfig, report: ReportVerification):
       }
     }
 
-    report('VALID', record.id, record.ownerId, cost)
+    report('VALID', record.id, record.ownerId, cost, at)
     const success: VerifySuccess = { valid: true, key }
     if (rateLimit !== undefined) success.rateLimit = rateLimit
     if (credits !== undefined) success.credits = credits
