@@ -11,6 +11,7 @@ import { RedisStore } from '@keyward/redis'
 import { Cluster, type Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hashSlot } from '../../packages/redis/src/cluster-slots.ts'
+import { UsageLayout } from '../../packages/redis/src/usage-layout.ts'
 import { codeOf, TEST_SECRET, until } from '../support/redis-fixtures.ts'
 import {
   type RedisClusterServers,
@@ -204,20 +205,20 @@ describe.each(['single node', 'cluster'] as const)('usage on Redis, %s', (target
     await keyward.verify(key)
     const at = Date.now()
     await keyward.usage.flush()
-    const ttl = async (granularity: 'm' | 'h' | 'd', size: number) => {
+    const layout = new UsageLayout(store.prefix)
+    const expectTtl = async (granularity: 'minute' | 'hour' | 'day', size: number, retention: number) => {
       const start = Math.floor(at / size) * size
-      return client.pttl(`${store.prefix}{u:k:${record.id}}:${granularity}:${start}`)
-    }
-    const expectTtl = async (granularity: 'm' | 'h' | 'd', size: number, retention: number) => {
-      const start = Math.floor(at / size) * size
+      const name = layout.bucket({ kind: 'key', id: record.id }, granularity, start)
+      expect(name).toContain(record.id)
+      expect(name).not.toContain(key.split('_')[3]!.slice(0, 16))
       const expected = start + size + retention - at
-      const actual = await ttl(granularity, size)
+      const actual = await client.pttl(name)
       expect(actual).toBeLessThanOrEqual(expected + 50)
       expect(actual).toBeGreaterThan(expected - 10_000)
     }
-    await expectTtl('m', 60_000, 48 * HOUR)
-    await expectTtl('h', HOUR, 90 * DAY)
-    await expectTtl('d', DAY, 730 * DAY)
+    await expectTtl('minute', 60_000, 48 * HOUR)
+    await expectTtl('hour', HOUR, 90 * DAY)
+    await expectTtl('day', DAY, 730 * DAY)
     if (target.name === 'cluster') {
       // The slot arithmetic used to group pipelines per node is Redis's own.
       for (const name of [

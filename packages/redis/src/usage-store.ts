@@ -1,7 +1,7 @@
 /**
  * Usage on Redis (docs/architecture.md, Usage): the `KeyStore` usage methods of `RedisStore`.
- * A batch becomes one script call per hash-tag scope (a key's, an owner's, the installation's:
- * `usage-layout.ts`) that adds its increments with HINCRBY / ZINCRBY, sets each bucket's TTL to
+ * A batch becomes one script call per hash-tag scope (a shard of key series, an owner, the
+ * installation: `usage-layout.ts`) that adds its increments with HINCRBY / ZINCRBY, sets each bucket's TTL to
  * its end plus the retention, and records `(origin, sequence)` in the scope's applied marker, so a
  * retried batch skips the scopes it already reached. Calls are pipelined, one pipeline per
  * cluster node. `lastUsedAt` lives in a hash of its own, written with a keep-the-latest script —
@@ -98,10 +98,10 @@ export class RedisUsage {
 
   async read(query: UsageRangeQuery): Promise<(StoredUsage | null)[]> {
     if (query.series.kind === 'key' && !isStorableId(query.series.id)) return query.starts.map(() => null)
-    const scope = this.layout.scope(query.series)
     const replies = await this.guard.run('read usage', async () => {
       const pipeline = this.client.pipeline()
-      for (const start of query.starts) pipeline.hgetall(this.layout.bucket(scope, query.granularity, start))
+      for (const start of query.starts)
+        pipeline.hgetall(this.layout.bucket(query.series, query.granularity, start))
       return (await pipeline.exec()) ?? []
     })
     return replies.map(([error, fields]) => {
@@ -168,7 +168,7 @@ export class RedisUsage {
           if (count > 0) fields.push(outcome, count)
         if (bucket.credits > 0) fields.push('credits', bucket.credits)
         if (fields.length === 0) continue
-        entry.keys.push(this.layout.bucket(scope, bucket.granularity, bucket.start))
+        entry.keys.push(this.layout.bucket(series, bucket.granularity, bucket.start))
         entry.args.push('h', bucket.expiresAt - batch.now, fields.length / 2, ...fields)
       }
     }
