@@ -12,13 +12,16 @@ import type { UsageRecorder } from '../usage/usage-recorder.ts'
  * secret matched; `cost` is the credits it spent; `at` (epoch ms) defaults to keyward's clock now —
  * pass a reading already taken to spare a second one.
  */
-export type ReportVerification = (
+export type ReportVerification = ((
   code: UsageOutcome,
   keyId: string | null,
   ownerId: string | null,
   cost: number,
   at?: number,
-) => void
+) => void) & {
+  /** Credits spent on top of a request already reported (a nested `apiKeyAuth`): usage only. */
+  credits(keyId: string, ownerId: string, cost: number): void
+}
 
 export function createVerificationReporter(
   events: KeywardEmitter,
@@ -26,12 +29,34 @@ export function createVerificationReporter(
   recorder: UsageRecorder | null,
 ): ReportVerification {
   if (recorder === null) {
-    return function recordVerification(code, keyId, ownerId, cost, at) {
-      if (events.has('verification')) emitVerification(events, at ?? now(), code, keyId, ownerId, cost)
-    }
+    return Object.assign(
+      function recordVerification(
+        code: UsageOutcome,
+        keyId: string | null,
+        ownerId: string | null,
+        cost: number,
+        at?: number,
+      ) {
+        if (events.has('verification')) emitVerification(events, at ?? now(), code, keyId, ownerId, cost)
+      },
+      { credits() {} },
+    )
   }
-  return function recordVerification(code, keyId, ownerId, cost, at = now()) {
-    recorder.record(code, keyId, ownerId, cost, at)
-    emitVerification(events, at, code, keyId, ownerId, cost)
-  }
+  return Object.assign(
+    function recordVerification(
+      code: UsageOutcome,
+      keyId: string | null,
+      ownerId: string | null,
+      cost: number,
+      at: number = now(),
+    ) {
+      recorder.record(code, keyId, ownerId, cost, at)
+      emitVerification(events, at, code, keyId, ownerId, cost)
+    },
+    {
+      credits(keyId: string, ownerId: string, cost: number) {
+        recorder.addCredits(keyId, ownerId, cost, now())
+      },
+    },
+  )
 }

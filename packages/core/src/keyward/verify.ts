@@ -257,7 +257,10 @@ export function createVerifier(config: KeywardConfig, report: ReportVerification
     cost: number,
     reported: boolean,
   ): VerifySuccess {
-    if (reported) report('VALID', key.id, head.ownerId, credits === undefined ? 0 : cost)
+    const spent = credits === undefined ? 0 : cost
+    // A nested apiKeyAuth's top-up is part of a request already reported: its credits only.
+    if (reported) report('VALID', key.id, head.ownerId, spent)
+    else if (spent > 0) report.credits(key.id, head.ownerId, spent)
     const success: VerifySuccess = { valid: true, key }
     if (rateLimit !== undefined) success.rateLimit = rateLimit
     if (credits !== undefined) success.credits = credits

@@ -89,17 +89,30 @@ export class UsageRecorder {
   /** Counts one verification. Synchronous, no store access. */
   record(code: UsageOutcome, keyId: string | null, ownerId: string | null, cost: number, at: number): void {
     if (this.closed) return
-    let counters = this.current
-    if (!(at >= this.currentMinute && at < this.currentMinute + MINUTE_MS)) counters = this.useMinute(at)
-    const slot = keyId ?? ''
-    let counter = counters.get(slot)
-    while (counter !== undefined && counter.ownerId !== ownerId) counter = counter.next
-    if (counter === undefined) counter = this.addCounter(at, slot, keyId, ownerId)
+    const counter = this.counterOf(keyId, ownerId, at)
     counter.counts[OUTCOME_INDEX[code]]!++
     counter.credits += cost
     if (ownerId !== null && keyId !== null) this.touch(keyId, at)
     if (this.logging) this.append({ keyId, ownerId, code, cost, timestamp: at })
     if (this.timer === null) this.start()
+  }
+  /**
+   * Credits a request already counted spent on top (a nested `apiKeyAuth` topping up its cost):
+   * added to the key's credits without counting another request.
+   */
+  addCredits(keyId: string, ownerId: string, cost: number, at: number): void {
+    if (this.closed || cost === 0) return
+    this.counterOf(keyId, ownerId, at).credits += cost
+    if (this.timer === null) this.start()
+  }
+
+  private counterOf(keyId: string | null, ownerId: string | null, at: number): Counter {
+    let counters = this.current
+    if (!(at >= this.currentMinute && at < this.currentMinute + MINUTE_MS)) counters = this.useMinute(at)
+    const slot = keyId ?? ''
+    let counter = counters.get(slot)
+    while (counter !== undefined && counter.ownerId !== ownerId) counter = counter.next
+    return counter ?? this.addCounter(at, slot, keyId, ownerId)
   }
 
   /** This process's latest recorded use of `keyId` not yet guaranteed to be in the store. */
