@@ -5,7 +5,7 @@
  * child process (one core), autocannon drives them from this one (the other core); runs are
  * interleaved (bare, keyward, … per round) so drift hits every variant alike.
  *
- *   node --import tsx bench/http.bench.ts            (or `pnpm bench http`)
+ *   NODE_OPTIONS=--conditions=@keyward/source node --import tsx bench/http.bench.ts   (or `pnpm bench http`)
  *   BENCH_SECONDS=5 BENCH_ROUNDS=3 BENCH_CONNECTIONS=32 to tune.
  */
 import { type ChildProcess, fork } from 'node:child_process'
