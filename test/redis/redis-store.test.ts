@@ -7,8 +7,8 @@ import {
 } from '@keyward/core'
 import type { StoredKey } from '@keyward/core/store'
 import { RedisStore, type RedisStoreOptions } from '@keyward/redis'
-import type { Cluster, Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Cluster, Redis } from '../support/ioredis.ts'
 import {
   type RedisTarget,
   type RedisTargetName,
