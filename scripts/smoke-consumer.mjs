@@ -10,6 +10,7 @@
 //   node scripts/smoke-consumer.mjs                     everything (builds first)
 //     --skip-build                                      use the dist/ already built
 //     --keep                                            leave the temp projects (prints where)
+//     --workdir DIR                                     work in DIR (outside the repo), and leave it
 //   node scripts/smoke-consumer.mjs --runtime-only DIR  only the runtime checks (imports, HTTP,
 //                                                       store contract) in a kept npm project, with
 //                                                       whatever `node` is first on PATH
@@ -495,12 +496,18 @@ if (args[0] === '--runtime-only') {
   process.exit(0)
 }
 
-const keep = args.includes('--keep')
+const workdirAt = args.indexOf('--workdir')
+const workdir = workdirAt === -1 ? undefined : args[workdirAt + 1]
+if (workdirAt !== -1 && (workdir === undefined || resolve(workdir).startsWith(`${root}/`))) {
+  throw new Error('--workdir needs a directory outside the repo')
+}
+const keep = args.includes('--keep') || workdir !== undefined
 if (!args.includes('--skip-build')) {
   step('building every package (pnpm build)')
   run('pnpm', ['build'], { env: process.env })
 }
-const directory = mkdtempSync(join(tmpdir(), 'keyward-smoke-'))
+const directory = workdir === undefined ? mkdtempSync(join(tmpdir(), 'keyward-smoke-')) : resolve(workdir)
+mkdirSync(directory, { recursive: true })
 try {
   const tarballs = packAll(join(directory, 'tarballs'))
   lintTarballs(tarballs)
