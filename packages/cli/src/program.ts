@@ -17,6 +17,7 @@ import { registerKeysCommands } from './commands/keys.ts'
 import { registerOwnersCommands } from './commands/owners.ts'
 import { registerScanCommand } from './commands/scan.ts'
 import { registerSecretCommand } from './commands/secret.ts'
+import { registerUsageCommand } from './commands/usage.ts'
 import { CliError, ExitCode } from './exit-codes.ts'
 import type { CliIo } from './io.ts'
 
@@ -37,6 +38,9 @@ const FLAG_OF_FIELD: Readonly<Record<string, string>> = {
   keyPrefix: '--key-prefix',
   commandTimeoutMs: '--timeout',
   secret: 'KEYWARD_SECRET',
+  from: '--since',
+  to: '--since',
+  granularity: '--granularity',
 }
 
 function flagOf(field: string): string {
@@ -112,6 +116,7 @@ export function createProgram(io: CliIo, setExitCode: (code: ExitCode) => void):
     })
   registerKeysCommands(program, io)
   registerOwnersCommands(program, io)
+  registerUsageCommand(program, io)
   registerSecretCommand(program, io)
   registerScanCommand(program, io, setExitCode)
   return program

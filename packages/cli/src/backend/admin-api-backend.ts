@@ -5,7 +5,15 @@
  * and become one line with the exit code their status calls for.
  */
 import { CliError, ExitCode, usageError } from '../exit-codes.ts'
-import type { Backend, CreatedKeyView, KeyPage, KeyView, OwnerView, RotatedKeyView } from './backend.ts'
+import type {
+  Backend,
+  CreatedKeyView,
+  KeyPage,
+  KeyView,
+  OwnerView,
+  RotatedKeyView,
+  UsageView,
+} from './backend.ts'
 
 export interface AdminApiBackendOptions {
   url: string
@@ -173,6 +181,18 @@ export function openAdminApiBackend(options: AdminApiBackendOptions): Backend {
     getOwner: (id) => find<OwnerView>(ownerPath(id)),
     setOwner: (id, input) => send<OwnerView>('PUT', ownerPath(id), input),
     deleteOwner: (id) => send<OwnerView>('DELETE', ownerPath(id)),
+    async usage(target, range) {
+      const path = 'keyId' in target ? `${keyPath(target.keyId)}/usage` : `${ownerPath(target.ownerId)}/usage`
+      const query = {
+        from: range.from.toISOString(),
+        to: range.to.toISOString(),
+        granularity: range.granularity,
+      }
+      const answer = await request<UsageView>('GET', path, { query })
+      if (answer.body === null)
+        throw new CliError(`admin API answered GET ${path} without a JSON body`, ExitCode.FAILED)
+      return answer.body
+    },
     async close() {},
   }
 }

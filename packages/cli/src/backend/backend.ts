@@ -3,7 +3,14 @@
  * interface, so every command is written once and both backends answer it alike. Values are in
  * their JSON shape (times as ISO strings): what `--json` prints, and what the admin API sends.
  */
-import type { CreateKeyInput, KeyRecord, OwnerInput, OwnerRecord } from '@keyward/core'
+import type {
+  CreateKeyInput,
+  KeyRecord,
+  OwnerInput,
+  OwnerRecord,
+  UsageGranularity,
+  UsageReport,
+} from '@keyward/core'
 
 /** A value as JSON carries it: `Date`s become ISO strings. */
 export type Json<T> = T extends Date
@@ -53,6 +60,18 @@ export interface RotateKeyOptions extends Audit {
   expiresAt?: Date
 }
 
+/** Whose usage: one key (every outcome once its token parsed) or an owner (all of its keys). */
+export type UsageTarget = { keyId: string } | { ownerId: string }
+
+export interface UsageRange {
+  from: Date
+  to: Date
+  granularity: UsageGranularity
+}
+
+/** `keyward.usage.get`'s report: every bucket of the range, oldest first, empty ones too. */
+export type UsageView = Json<UsageReport>
+
 export interface Backend {
   /** Where it talks to, for messages: `redis://127.0.0.1:6379` (never a password), an API URL. */
   readonly location: string
@@ -67,6 +86,7 @@ export interface Backend {
   getOwner(id: string): Promise<OwnerView | null>
   setOwner(id: string, input: OwnerInput, audit: Audit): Promise<OwnerView>
   deleteOwner(id: string, audit: Audit): Promise<OwnerView>
+  usage(target: UsageTarget, range: UsageRange): Promise<UsageView>
   /** Releases connections; safe to call twice. */
   close(): Promise<void>
 }

@@ -9,7 +9,15 @@ import { createKeyward, type Keyward } from '@keyward/core'
 import { RedisStore } from '@keyward/redis'
 import { Redis } from 'ioredis'
 import { CliError, ExitCode, usageError } from '../exit-codes.ts'
-import type { Backend, CreatedKeyView, Json, KeyView, OwnerView, RotatedKeyView } from './backend.ts'
+import type {
+  Backend,
+  CreatedKeyView,
+  Json,
+  KeyView,
+  OwnerView,
+  RotatedKeyView,
+  UsageView,
+} from './backend.ts'
 
 export interface RedisBackendOptions {
   url: string
@@ -134,6 +142,10 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<Ba
 
     async deleteOwner(id, audit): Promise<OwnerView> {
       return toJson(await keyward.owners.delete(id, audit))
+    },
+
+    async usage(target, range): Promise<UsageView> {
+      return toJson(await keyward.usage.get(target, range))
     },
 
     async close() {

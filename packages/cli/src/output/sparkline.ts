@@ -1,18 +1,21 @@
 /**
- * Terminal sparklines (`▁▂▃▄▅▆▇█`) for `keyward usage`: one character per bucket, resampled to a
- * maximum width by summing neighbouring buckets, so a week by hour still fits a terminal line.
+ * Terminal sparklines (`▁▂▃▄▅▆▇█`) for `keyward usage`: one character per bucket, or per group
+ * of equally many neighbouring buckets when there are more than fit a line (a week by hour becomes
+ * 56 characters of 3 hours each), so every character stands for the same length of time.
  */
 
 const BARS = '▁▂▃▄▅▆▇█'
 
-/** Sums neighbouring values so that at most `maxWidth` remain (every value counted exactly once). */
+/**
+ * Sums groups of equally many neighbouring values so that at most `maxWidth` remain; every value
+ * is counted exactly once (the last group may be shorter).
+ */
 export function resample(values: readonly number[], maxWidth: number): number[] {
-  if (values.length <= maxWidth) return [...values]
-  const out = new Array<number>(maxWidth).fill(0)
-  values.forEach((value, index) => {
-    const slot = Math.floor((index * maxWidth) / values.length)
-    out[slot] = (out[slot] ?? 0) + value
-  })
+  const group = Math.max(1, Math.ceil(values.length / maxWidth))
+  const out: number[] = []
+  for (let start = 0; start < values.length; start += group) {
+    out.push(values.slice(start, start + group).reduce((sum, value) => sum + value, 0))
+  }
   return out
 }
 
