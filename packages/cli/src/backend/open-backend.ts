@@ -5,9 +5,7 @@
  * usage error rather than a guess.
  */
 import { usageError } from '../exit-codes.ts'
-import { openAdminApiBackend } from './admin-api-backend.ts'
 import type { Backend } from './backend.ts'
-import { openRedisBackend } from './redis-backend.ts'
 
 /** Where an option's value came from, as commander reports it. */
 export type ValueSource = 'cli' | 'env' | 'default' | 'config' | 'implied' | undefined
@@ -40,7 +38,9 @@ export async function openBackend(choice: BackendChoice): Promise<Backend> {
       'no backend: pass --redis-url redis://host:6379 (or set KEYWARD_REDIS_URL), or --api-url for a running admin API',
     )
   }
+  // Loaded on demand: ioredis and the store cost `scan` and `secret` startup time they never use.
   if (use === 'api') {
+    const { openAdminApiBackend } = await import('./admin-api-backend.ts')
     return openAdminApiBackend({
       url: apiUrl.value as string,
       adminKey: choice.env.KEYWARD_ADMIN_KEY,
@@ -49,6 +49,7 @@ export async function openBackend(choice: BackendChoice): Promise<Backend> {
     })
   }
   const secret = choice.env.KEYWARD_SECRET
+  const { openRedisBackend } = await import('./redis-backend.ts')
   return openRedisBackend({
     url: redisUrl.value as string,
     prefix: choice.prefix,

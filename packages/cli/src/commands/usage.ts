@@ -141,13 +141,14 @@ export function registerUsageCommand(program: Command, io: CliIo): void {
     const target: UsageTarget = keyId === undefined ? { ownerId: options.owner as string } : { keyId }
     const print = new Printer(io, options)
     const report = await withBackend(io, command, async (backend) => {
+      const answer = await backend.usage(target, { from, to, granularity })
       // An unknown id still has counters (clients may present it); a typo should not look like silence.
       if (keyId !== undefined && (await backend.getKey(keyId)) === null) {
         print.note(
           `keyward: no key with id ${JSON.stringify(keyId)} (deleted, or a typo?): showing its counters anyway`,
         )
       }
-      return backend.usage(target, { from, to, granularity })
+      return answer
     })
     if (print.json) {
       return print.data({ ...target, from: from.toISOString(), to: to.toISOString(), ...report })
