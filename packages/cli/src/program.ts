@@ -114,6 +114,18 @@ export function createProgram(io: CliIo, setExitCode: (code: ExitCode) => void):
             .replace(/\s*\n\s*/g, ' ')}\n`,
         ),
     })
+  program.addHelpText(
+    'after',
+    `
+Backends: --redis-url / KEYWARD_REDIS_URL (with KEYWARD_SECRET to mint keys), or
+--api-url / KEYWARD_API_URL (with KEYWARD_ADMIN_KEY).
+
+Exit codes:
+  0  done (scan: no key found)
+  1  the operation failed, or scan found keys
+  2  usage error: unknown command or option, bad value, missing variable
+  3  the backend could not be reached`,
+  )
   registerKeysCommands(program, io)
   registerOwnersCommands(program, io)
   registerUsageCommand(program, io)
