@@ -29,16 +29,33 @@ interface Problem {
   title?: unknown
   detail?: unknown
   code?: unknown
+  /** `validation-failed`: every invalid field. */
+  errors?: unknown
 }
 
-/** A response with a failed status. */
+/** A response with a failed status, and the problem's `code` when it had one. */
 class ApiFailure extends CliError {
   readonly status: number
+  readonly code: string | undefined
 
-  constructor(message: string, status: number) {
+  constructor(message: string, status: number, code: string | undefined) {
     super(message, exitCodeFor(status))
     this.status = status
+    this.code = code
   }
+}
+
+/** `ownerId is required; rateLimit.points Too small…` from a `validation-failed` problem's `errors`. */
+function listFieldErrors(errors: unknown): string {
+  if (!Array.isArray(errors)) return ''
+  const parts = errors
+    .map((error: { field?: unknown; message?: unknown }) =>
+      typeof error?.field === 'string' && typeof error.message === 'string'
+        ? `${error.field} ${error.message}`
+        : null,
+    )
+    .filter((part) => part !== null)
+  return parts.length === 0 ? '' : `: ${parts.join('; ')}`
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
@@ -128,29 +145,41 @@ export function openAdminApiBackend(options: AdminApiBackendOptions): Backend {
   function failure(status: number, body: unknown): ApiFailure {
     const problem: Problem = body !== null && typeof body === 'object' ? (body as Problem) : {}
     const title = typeof problem.title === 'string' ? problem.title : `HTTP ${status}`
-    const detail = typeof problem.detail === 'string' ? `: ${problem.detail}` : ''
+    const fields = listFieldErrors(problem.errors)
+    const detail = fields !== '' ? fields : typeof problem.detail === 'string' ? `: ${problem.detail}` : ''
     const hint =
       status === 401
         ? ' (is KEYWARD_ADMIN_KEY a valid admin key?)'
         : status === 403
           ? ' (the admin key lacks the keyward:* scope this needs)'
-          : ''
-    return new ApiFailure(`admin API ${status} ${title}${detail}${hint}`, status)
+          : problem.code === 'ROUTE_NOT_FOUND'
+            ? ' (is --api-url where the admin API is mounted?)'
+            : ''
+    const code = typeof problem.code === 'string' ? problem.code : undefined
+    return new ApiFailure(`admin API ${status} ${title}${detail}${hint}`, status, code)
   }
 
-  async function send<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const answer = await request<T>(method, path, body === undefined ? {} : { body })
+  async function send<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    query?: Record<string, string | number | undefined>,
+  ): Promise<T> {
+    const answer = await request<T>(method, path, {
+      ...(body === undefined ? {} : { body }),
+      ...(query === undefined ? {} : { query }),
+    })
     if (answer.body === null)
       throw new CliError(`admin API answered ${method} ${path} without a JSON body`, ExitCode.FAILED)
     return answer.body
   }
 
-  /** GET that answers `null` for a 404 (an unknown id is an answer, not a failure). */
-  async function find<T>(path: string): Promise<T | null> {
+  /** GET that answers `null` for an unknown id (an answer, not a failure); a wrong route still fails. */
+  async function find<T>(path: string, notFound: string): Promise<T | null> {
     try {
       return await send<T>('GET', path)
     } catch (error) {
-      if (error instanceof ApiFailure && error.status === 404) return null
+      if (error instanceof ApiFailure && error.status === 404 && error.code === notFound) return null
       throw error
     }
   }
@@ -169,7 +198,7 @@ export function openAdminApiBackend(options: AdminApiBackendOptions): Backend {
         throw new CliError('admin API answered GET /keys without a JSON body', ExitCode.FAILED)
       return answer.body
     },
-    getKey: (id) => find<KeyView>(keyPath(id)),
+    getKey: (id) => find<KeyView>(keyPath(id), 'KEY_NOT_FOUND'),
     revokeKey: (id, audit) => send<KeyView>('POST', `${keyPath(id)}/revoke`, auditBody(audit.reason)),
     rotateKey: (id, rotate) =>
       send<RotatedKeyView>('POST', `${keyPath(id)}/rotate`, {
@@ -177,10 +206,12 @@ export function openAdminApiBackend(options: AdminApiBackendOptions): Backend {
         ...(rotate.expiresAt === undefined ? {} : { expiresAt: rotate.expiresAt }),
         ...auditBody(rotate.reason),
       }),
-    deleteKey: (id) => send<KeyView>('DELETE', keyPath(id)),
-    getOwner: (id) => find<OwnerView>(ownerPath(id)),
-    setOwner: (id, input) => send<OwnerView>('PUT', ownerPath(id), input),
-    deleteOwner: (id) => send<OwnerView>('DELETE', ownerPath(id)),
+    // DELETE carries no body: its reason goes in the query.
+    deleteKey: (id, audit) => send<KeyView>('DELETE', keyPath(id), undefined, { reason: audit.reason }),
+    getOwner: (id) => find<OwnerView>(ownerPath(id), 'OWNER_NOT_FOUND'),
+    setOwner: (id, input, audit) =>
+      send<OwnerView>('PUT', ownerPath(id), { ...input, ...auditBody(audit.reason) }),
+    deleteOwner: (id, audit) => send<OwnerView>('DELETE', ownerPath(id), undefined, { reason: audit.reason }),
     async usage(target, range) {
       const path = 'keyId' in target ? `${keyPath(target.keyId)}/usage` : `${ownerPath(target.ownerId)}/usage`
       const query = {
