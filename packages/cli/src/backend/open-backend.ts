@@ -13,6 +13,8 @@ export type ValueSource = 'cli' | 'env' | 'default' | 'config' | 'implied' | und
 export interface BackendChoice {
   redisUrl: { value: string | undefined; source: ValueSource }
   apiUrl: { value: string | undefined; source: ValueSource }
+  /** `--redis-cluster`: the URLs are a Redis Cluster's startup nodes. */
+  redisCluster: boolean
   prefix: string
   keyPrefix: string
   timeoutMs: number
@@ -52,6 +54,7 @@ export async function openBackend(choice: BackendChoice): Promise<Backend> {
   const { openRedisBackend } = await import('./redis-backend.ts')
   return openRedisBackend({
     url: redisUrl.value as string,
+    cluster: choice.redisCluster,
     prefix: choice.prefix,
     keyPrefix: choice.keyPrefix,
     secret: secret === '' ? undefined : secret,

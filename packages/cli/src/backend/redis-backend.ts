@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { createKeyward, type Keyward } from '@keyward/core'
 import { RedisStore } from '@keyward/redis'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { CliError, ExitCode, usageError } from '../exit-codes.ts'
 import type {
   Backend,
@@ -20,7 +20,10 @@ import type {
 } from './backend.ts'
 
 export interface RedisBackendOptions {
+  /** One URL, or with `cluster` the cluster's startup nodes, comma-separated. */
   url: string
+  /** Connect to a Redis Cluster (`RedisStore` takes an ioredis `Cluster`). */
+  cluster: boolean
   /** Prefix of the keys minted (`kw` → `kw_live_…`). */
   prefix: string
   /** Prefix of every Redis key (`RedisStore`'s `keyPrefix`). */
@@ -36,33 +39,66 @@ function toJson<T>(value: T): Json<T> {
   return JSON.parse(JSON.stringify(value)) as Json<T>
 }
 
-/** The URL without its password, for messages. */
+/** The URL(s) without a password, for messages. */
 export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password !== '') parsed.password = '***'
-    return parsed.toString()
-  } catch {
-    return '(the Redis URL)'
+  return url
+    .split(',')
+    .map((one) => {
+      try {
+        const parsed = new URL(one.trim())
+        if (parsed.password !== '') parsed.password = '***'
+        return parsed.toString().replace(/\/$/, '')
+      } catch {
+        return '(a Redis URL)'
+      }
+    })
+    .join(',')
+}
+
+/** A client that does not retry: a CLI run fails in seconds rather than waiting for a server. */
+function connectClient(options: RedisBackendOptions): Redis | Cluster {
+  const urls = options.url.split(',').map((url) => url.trim())
+  if (!options.cluster) {
+    if (urls.length > 1)
+      throw usageError('--redis-url names several servers: add --redis-cluster for a Redis Cluster')
+    return new Redis(options.url, {
+      lazyConnect: true,
+      connectTimeout: options.timeoutMs,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 1,
+    })
   }
+  const parsed = urls.map((url) => new URL(url))
+  const first = parsed[0] as URL
+  return new Cluster(
+    parsed.map((url) => ({ host: url.hostname, port: url.port === '' ? 6379 : Number(url.port) })),
+    {
+      lazyConnect: true,
+      clusterRetryStrategy: () => null,
+      redisOptions: {
+        connectTimeout: options.timeoutMs,
+        maxRetriesPerRequest: 1,
+        ...(first.username === '' ? {} : { username: decodeURIComponent(first.username) }),
+        ...(first.password === '' ? {} : { password: decodeURIComponent(first.password) }),
+        ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
+      },
+    },
+  )
 }
 
 export async function openRedisBackend(options: RedisBackendOptions): Promise<Backend> {
   const location = redactUrl(options.url)
-  if (!/^rediss?:\/\//.test(options.url)) {
-    throw usageError(`--redis-url must start with redis:// or rediss:// (got ${location})`)
+  for (const url of options.url.split(',')) {
+    if (!/^rediss?:\/\/[^/]/.test(url.trim())) {
+      throw usageError(`--redis-url must be redis://host:port or rediss://… (got ${location})`)
+    }
   }
   // Core checks the prefix and the pepper before any connection is opened: a typo is a usage
   // error, not a Redis round trip. The in-memory instance is thrown away at once.
   const secret = options.secret ?? randomBytes(32).toString('base64url')
   await createKeyward({ prefix: options.prefix, secret, keyRetentionMs: false }).close()
 
-  const client = new Redis(options.url, {
-    lazyConnect: true,
-    connectTimeout: options.timeoutMs,
-    retryStrategy: () => null,
-    maxRetriesPerRequest: 1,
-  })
+  const client = connectClient(options)
   // ioredis reports why a connection failed on 'error' and rejects connect() with a generic
   // "Connection is closed"; keep the first reason for the message.
   let reason: Error | undefined

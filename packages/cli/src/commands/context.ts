@@ -16,6 +16,7 @@ export interface OutputOptions {
 
 export interface BackendOptions extends OutputOptions {
   redisUrl?: string
+  redisCluster?: boolean
   apiUrl?: string
   prefix: string
   keyPrefix: string
@@ -34,6 +35,12 @@ export function addBackendOptions(command: Command): Command {
   return addOutputOptions(command)
     .addOption(
       new Option('--redis-url <url>', 'Redis holding the keys (redis://host:6379)').env('KEYWARD_REDIS_URL'),
+    )
+    .addOption(
+      new Option(
+        '--redis-cluster',
+        'the Redis is a Redis Cluster; --redis-url may list startup nodes, comma-separated',
+      ).env('KEYWARD_REDIS_CLUSTER'),
     )
     .addOption(
       new Option(
@@ -95,6 +102,7 @@ export async function withBackend<T>(
   const backend = await openBackend({
     redisUrl: { value: options.redisUrl, source: source('redisUrl') },
     apiUrl: { value: options.apiUrl, source: source('apiUrl') },
+    redisCluster: options.redisCluster === true,
     prefix: options.prefix,
     keyPrefix: options.keyPrefix,
     timeoutMs: options.timeout,
