@@ -144,6 +144,21 @@ describe('keyward scan', SLOW, () => {
     expect(result.stderr).toBe('keyward: no keys found in 2 files\n')
   })
 
+  it('leaves out the files and directories given to --exclude', async () => {
+    const result = await keyward(
+      ['scan', '--exclude', 'dist', '--exclude', './notes/windows.txt', '--exclude', 'src/'],
+      {
+        cwd: tree,
+      },
+    )
+    expect(result.code).toBe(1)
+    expect(result.stdout.trimEnd().split('\n')).toEqual([
+      `.env:3:13  kw_live key ${envKey.id}`,
+      `config/settings.json:4:16  kw_test key ${jsonKey.id}`,
+      `deploy/values.yaml:3:12  kw_live key ${yamlKey.id}`,
+    ])
+  })
+
   it('scans a path inside node_modules when it is named', async () => {
     const result = await keyward(['scan', 'node_modules/pkg/index.js'], { cwd: tree })
     expect(result.code).toBe(1)

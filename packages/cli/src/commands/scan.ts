@@ -13,6 +13,7 @@ import { addOutputOptions, type OutputOptions, Printer } from './context.ts'
 
 interface ScanOptions extends OutputOptions {
   prefix?: string[]
+  exclude?: string[]
 }
 
 function plural(count: number, one: string, many = `${one}s`): string {
@@ -33,6 +34,11 @@ export function registerScanCommand(
         new Option('--prefix <prefix>', 'key prefix to look for (repeatable; default kw)')
           .env('KEYWARD_PREFIX')
           .argParser(collect(String)),
+      )
+      .option(
+        '--exclude <path>',
+        'a file or directory not to scan, as paths are printed, e.g. test/fixtures (repeatable)',
+        collect(String),
       ),
   ).action(async (paths: string[], options: ScanOptions) => {
     const print = new Printer(io, options)
@@ -45,7 +51,11 @@ export function registerScanCommand(
         throw usageError(`invalid --prefix ${JSON.stringify(prefix)}: 2–12 characters of a-z and 0-9`)
       }
     }
-    const report = await scanPaths(paths, { prefixes, readStdin: () => io.readStdin() })
+    const report = await scanPaths(paths, {
+      prefixes,
+      readStdin: () => io.readStdin(),
+      ...(options.exclude === undefined ? {} : { exclude: options.exclude }),
+    })
     setExitCode(report.findings.length > 0 ? ExitCode.FAILED : ExitCode.OK)
     if (print.json) return print.data(report)
     for (const finding of report.findings) {

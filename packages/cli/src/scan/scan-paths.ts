@@ -1,12 +1,12 @@
 /**
  * Walks files and directories for `keyward scan`: recursively, in name order, without following
- * symbolic links or entering `.git` and `node_modules`; binary files (a NUL byte in their first
+ * symbolic links or entering `.git`, `node_modules` or excluded paths; binary files (a NUL byte in their first
  * 8000 bytes, git's own test) and files over a size limit are skipped and reported as skipped,
  * unreadable ones too. `-` stands for standard input.
  */
 import type { Dirent } from 'node:fs'
 import { lstat, readdir, readFile, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, normalize } from 'node:path'
 import { usageError } from '../exit-codes.ts'
 import { findKeys, type KeyFinding } from './find-keys.ts'
 
@@ -44,12 +44,15 @@ export interface ScanOptions {
   readStdin: () => Promise<Buffer>
   /** @default MAX_FILE_BYTES */
   maxFileBytes?: number
+  /** Files and directories never scanned, as paths are printed (`test/fixtures`, `docs/example.md`). */
+  exclude?: readonly string[]
 }
 
 /** Scans `paths` (files, directories, `-`) for keys of `options.prefixes`. */
 export async function scanPaths(paths: readonly string[], options: ScanOptions): Promise<ScanReport> {
   const report: ScanReport = { findings: [], filesScanned: 0, skipped: [] }
   const maxFileBytes = options.maxFileBytes ?? MAX_FILE_BYTES
+  const excluded = new Set((options.exclude ?? []).map((path) => normalize(path).replace(/\/+$/, '')))
 
   const scanContent = (file: string, content: Buffer) => {
     if (content.subarray(0, BINARY_SNIFF_BYTES).includes(0)) {
@@ -88,6 +91,7 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions):
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     for (const entry of entries) {
       const path = join(directory, entry.name)
+      if (excluded.has(path)) continue
       if (entry.isDirectory()) {
         if (!SKIPPED_DIRECTORIES.has(entry.name)) await walk(path)
       } else if (entry.isFile()) {
@@ -95,8 +99,8 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions):
         if (info === null) report.skipped.push({ file: path, reason: 'unreadable' })
         else await scanFile(path, info.size)
       }
-      // Symbolic links, sockets and devices are not followed: a link into the tree is scanned
-      // where it points, and a link out of it (or a loop) is not ours to read.
+      // Symbolic links, sockets and devices are not followed: what a link points to is scanned
+      // only where it lies inside the paths given, and a loop cannot start.
     }
   }
 
@@ -105,6 +109,7 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions):
       scanContent(STDIN_LABEL, await options.readStdin())
       continue
     }
+    if (excluded.has(normalize(path).replace(/\/+$/, ''))) continue
     const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
       throw usageError(
         `cannot scan ${JSON.stringify(path)}: ${error.code === 'ENOENT' ? 'no such file or directory' : error.code}`,
