@@ -3,14 +3,7 @@
  * one line on stderr and a documented exit code (`exit-codes.ts`). Stack traces only with
  * `--debug`; the plaintext of a key never appears in an error.
  */
-import {
-  ConfigError,
-  DuplicateIdError,
-  InvalidArgumentError,
-  KeyNotFoundError,
-  KeywardError,
-  StoreError,
-} from '@keyward/core'
+import { ConfigError, InvalidArgumentError, KeyNotFoundError, KeywardError, StoreError } from '@keyward/core'
 import { Command, CommanderError } from 'commander'
 import packageJson from '../package.json' with { type: 'json' }
 import { registerKeysCommands } from './commands/keys.ts'
@@ -74,7 +67,8 @@ export function describeError(error: unknown): { message: string; exitCode: Exit
     const cause = error.cause instanceof Error ? ` (${error.cause.message})` : ''
     return { message: `${bare(error.message)}${cause}`, exitCode: ExitCode.UNREACHABLE }
   }
-  if (error instanceof DuplicateIdError || error instanceof KeywardError) {
+  if (error instanceof KeywardError) {
+    // OwnerNotFoundError, DuplicateIdError: the operation could not be done.
     return { message: bare(error.message), exitCode: ExitCode.FAILED }
   }
   const message = error instanceof Error ? error.message : String(error)
