@@ -2,9 +2,10 @@
  * Core verify throughput against its floor: one HMAC-SHA-256 of a key, the one cryptographic
  * operation verify cannot avoid. Cases run interleaved (A B C A B C …) in one process so machine
  * noise hits them alike; the table reports the median of the rounds and the ratio to the floor.
+ * Usage recording is on (the default) except in the `usage: false` rows, which give its cost.
  */
 import { createHmac, randomBytes } from 'node:crypto'
-import { createKeyward } from '@keyward/core'
+import { createKeyward, parseKey } from '@keyward/core'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7)
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 400)
@@ -31,6 +32,19 @@ async function measure(bench: Case): Promise<number> {
   return ops / (Number(now - start) / 1e9)
 }
 
+/** CPU µs (user + system) this process spends per op: steadier than wall time on a shared machine. */
+async function cpuPerOp(bench: Case, ms: number): Promise<number> {
+  let ops = 0
+  const cpu = process.cpuUsage()
+  const deadline = performance.now() + ms
+  while (performance.now() < deadline) {
+    for (let i = 0; i < 256; i++) await bench.run()
+    ops += 256
+  }
+  const used = process.cpuUsage(cpu)
+  return (used.user + used.system) / ops
+}
+
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.floor(sorted.length / 2)] as number
@@ -44,7 +58,22 @@ const limited = createKeyward({
   secret,
   rateLimit: { points: 1_000_000_000, duration: 3600 },
 })
+const unrecorded = createKeyward({ prefix: 'acme', secret, usage: false })
+const unrecordedLimited = createKeyward({
+  prefix: 'acme',
+  secret,
+  usage: false,
+  rateLimit: { points: 1_000_000_000, duration: 3600 },
+})
 const { key } = await plain.keys.create({ ownerId: 'org_1', scopes: ['orders:read', 'invoices:*'] })
+const { key: unrecordedKey } = await unrecorded.keys.create({
+  ownerId: 'org_1',
+  scopes: ['orders:read', 'invoices:*'],
+})
+const { key: unrecordedLimitedKey } = await unrecordedLimited.keys.create({
+  ownerId: 'org_1',
+  scopes: ['orders:read'],
+})
 const { key: limitedKey } = await limited.keys.create({ ownerId: 'org_1', scopes: ['orders:read'] })
 const { key: creditKey } = await plain.keys.create({
   ownerId: 'org_1',
@@ -58,6 +87,8 @@ const checks = [
   (await plain.verify(key, { scopes: 'invoices:read' })).valid,
   (await limited.verify(limitedKey)).valid,
   (await plain.verify(creditKey)).valid,
+  (await unrecorded.verify(unrecordedKey, { scopes: 'invoices:read' })).valid,
+  (await unrecordedLimited.verify(unrecordedLimitedKey)).valid,
   !(await plain.verify(badChecksum)).valid,
 ]
 if (checks.includes(false)) throw new Error('bench setup: a case does not behave as named')
@@ -94,5 +125,58 @@ for (const bench of cases) {
     `| ${bench.name} | ${Math.round(opsPerSecond).toLocaleString('en-US')} | ${(1e6 / opsPerSecond).toFixed(2)} | ${(floor / opsPerSecond).toFixed(2)}× |`,
   )
 }
-await plain.close()
-await limited.close()
+
+// Usage recording's cost, in pairs: the same verify with recording on (the default) and with
+// `usage: false`, in many short rounds that alternate which side runs first; each round gives one
+// ratio of the two sides' CPU time per op, and the table reports the median ratio. On a busy
+// machine, which case a measurement follows moves it by up to ±15 %; adjacent pairs share that.
+const PAIR_ROUNDS = Number(process.env.BENCH_PAIR_ROUNDS ?? 41)
+const pairs: { name: string; recorded: Case; bare: Case }[] = [
+  {
+    name: 'valid key + scope check',
+    recorded: cases[1]!,
+    bare: { name: '', async: true, run: () => unrecorded.verify(unrecordedKey, { scopes: 'invoices:read' }) },
+  },
+  {
+    name: 'valid key + rate limit (memory)',
+    recorded: cases[2]!,
+    bare: { name: '', async: true, run: () => unrecordedLimited.verify(unrecordedLimitedKey) },
+  },
+]
+const paired = pairs.map(() => ({ recorded: [] as number[], bare: [] as number[], ratios: [] as number[] }))
+for (const pair of pairs) await cpuPerOp(pair.bare, ROUND_MS) // warm-up
+for (let round = 0; round < PAIR_ROUNDS; round++) {
+  for (const [index, pair] of pairs.entries()) {
+    const sample = paired[index]!
+    const recordedFirst = round % 2 === 0
+    const first = await cpuPerOp(recordedFirst ? pair.recorded : pair.bare, ROUND_MS / 4)
+    const second = await cpuPerOp(recordedFirst ? pair.bare : pair.recorded, ROUND_MS / 4)
+    const [recorded, bare] = recordedFirst ? [first, second] : [second, first]
+    sample.recorded.push(recorded)
+    sample.bare.push(bare)
+    sample.ratios.push(recorded / bare)
+  }
+}
+// The reporting path alone (the clock read, the counter bump, the `verification` check), per call.
+const reportRuns = 2_000_000
+const reportKeyId = parseKey(key)!.id
+for (let i = 0; i < reportRuns; i++) plain.recordVerification('VALID', reportKeyId, 'org_1', 0)
+const reportStart = process.hrtime.bigint()
+for (let i = 0; i < reportRuns; i++) plain.recordVerification('VALID', reportKeyId, 'org_1', 0)
+const reportNs = Number(process.hrtime.bigint() - reportStart) / reportRuns
+
+console.log(
+  `\nUsage recording: CPU µs per verify, ${PAIR_ROUNDS} alternating rounds × ${ROUND_MS / 4} ms per side; cost = median of the per-round ratios\n`,
+)
+console.log('| verify | recording on CPU µs/op | usage: false CPU µs/op | recording costs |')
+console.log('|---|---:|---:|---:|')
+for (const [index, pair] of pairs.entries()) {
+  const { recorded, bare, ratios } = paired[index]!
+  console.log(
+    `| ${pair.name} | ${median(recorded).toFixed(2)} | ${median(bare).toFixed(2)} | ${((median(ratios) - 1) * 100).toFixed(1)} % |`,
+  )
+}
+console.log(
+  `\n\`keyward.recordVerification\` alone (what verify adds per outcome): ${reportNs.toFixed(0)} ns per call`,
+)
+await Promise.all([plain.close(), limited.close(), unrecorded.close(), unrecordedLimited.close()])

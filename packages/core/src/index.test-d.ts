@@ -1,5 +1,13 @@
 import { describe, expectTypeOf, it } from 'vitest'
-import type { KeyRecord, VerifiedKey, VerifyFailure, VerifyResult, VerifySuccess } from './index.ts'
+import type {
+  KeyRecord,
+  UsageReport,
+  UsageTopEntry,
+  VerifiedKey,
+  VerifyFailure,
+  VerifyResult,
+  VerifySuccess,
+} from './index.ts'
 import { createKeyward } from './index.ts'
 
 describe('public types', () => {
@@ -46,5 +54,19 @@ describe('public types', () => {
       }
     }
     expectTypeOf(label).parameter(0).toEqualTypeOf<VerifyFailure>()
+  })
+
+  it('types usage reads, with a count for every outcome, and lastUsedAt on records', async () => {
+    const keyward = createKeyward()
+    const from = new Date(Date.now() - 3_600_000)
+    const report = await keyward.usage.get({ keyId: 'k' }, { from, granularity: 'minute' })
+    expectTypeOf(report).toEqualTypeOf<UsageReport>()
+    expectTypeOf(report.buckets[0]!.counts.RATE_LIMITED).toEqualTypeOf<number>()
+    expectTypeOf(report.totals.counts.VALID).toEqualTypeOf<number>()
+    expectTypeOf(await keyward.usage.top({ from, by: 'rejections' })).toEqualTypeOf<UsageTopEntry[]>()
+    expectTypeOf<KeyRecord['lastUsedAt']>().toEqualTypeOf<Date | null>()
+    // @ts-expect-error: no such granularity
+    await keyward.usage.get({ ownerId: 'o' }, { from, granularity: 'week' }).catch(() => {})
+    keyward.events.on('usage.dropped', (event) => expectTypeOf(event.verifications).toEqualTypeOf<number>())
   })
 })

@@ -16,6 +16,8 @@ export type {
   KeywardEventName,
   KeywardEvents,
   OwnerLifecycleEvent,
+  UsageDroppedEvent,
+  UsageFlushEvent,
   VerificationEvent,
 } from './events.ts'
 export type { Pepper } from './hashing.ts'
@@ -64,4 +66,22 @@ export type {
   VerifyResult,
   VerifySuccess,
 } from './types.ts'
+export {
+  USAGE_OUTCOMES,
+  type UsageGranularity,
+  type UsageMetric,
+  type UsageOutcome,
+} from './usage/usage-model.ts'
+export type { UsageOptions } from './usage/usage-options.ts'
+export type {
+  KeywardUsage,
+  UsageBucket,
+  UsageCountsByOutcome,
+  UsageQuery,
+  UsageReport,
+  UsageTarget,
+  UsageTopEntry,
+  UsageTopQuery,
+} from './usage/usage-queries.ts'
+export type { UsageStats } from './usage/usage-recorder.ts'
 export { VerifyCode } from './verify-codes.ts'

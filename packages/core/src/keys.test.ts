@@ -51,6 +51,7 @@ describe('keys.create', () => {
       rotatedFrom: null,
       rotatedTo: null,
       allowedNetworks: null,
+      lastUsedAt: null,
     })
     await expectNoSecrets(keyward, key, record)
   })

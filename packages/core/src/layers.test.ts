@@ -20,9 +20,9 @@ const LAYERS: readonly (readonly string[])[] = [
     'scopes.ts',
     'networks.ts',
   ],
-  ['types.ts', 'credits.ts', 'policies.ts', 'records.ts'],
+  ['types.ts', 'credits.ts', 'policies.ts', 'records.ts', 'usage/usage-model.ts'],
   ['store/'],
-  ['events.ts', 'keyward/'],
+  ['events.ts', 'keyward/', 'usage/'],
   ['http/'],
   ['index.ts', 'adapter.ts', 'store.ts', 'testing.ts', 'testing/'],
 ]

@@ -4,7 +4,8 @@
  */
 import type { KeyRecord, OwnerRecord, StoredCredits, StoredKey, StoredOwner, VerifiedKey } from './types.ts'
 
-export function toKeyRecord(stored: StoredKey): KeyRecord {
+/** The public view of `stored`; `lastUsedAt` is kept apart from the record (usage), so it is passed in. */
+export function toKeyRecord(stored: StoredKey, lastUsedAt: number | null = null): KeyRecord {
   return {
     id: stored.id,
     ownerId: stored.ownerId,
@@ -22,6 +23,7 @@ export function toKeyRecord(stored: StoredKey): KeyRecord {
     rotatedFrom: stored.rotatedFrom,
     rotatedTo: stored.rotatedTo,
     allowedNetworks: stored.allowedNetworks === null ? null : [...stored.allowedNetworks],
+    lastUsedAt: lastUsedAt === null ? null : new Date(lastUsedAt),
   }
 }
 

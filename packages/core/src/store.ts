@@ -1,5 +1,6 @@
 // @keyward/core/store — what a `KeyStore` implementation needs beyond the root entry: the record
-// types it keeps and the credit arithmetic its atomic spend must reproduce (docs/architecture.md).
+// types it keeps, the credit arithmetic its atomic spend must reproduce, and the usage batches it
+// adds up (docs/architecture.md).
 export { type CreditSpend, refillCredits, spendFrom } from './credits.ts'
 export {
   budgetOf,
@@ -18,7 +19,28 @@ export type {
   ListPage,
   OwnerChanges,
 } from './store/interface.ts'
+export type {
+  StoredUsage,
+  UsageBatch,
+  UsageBucketIncrement,
+  UsageCounts,
+  UsageKeyAmounts,
+  UsageLogEntry,
+  UsageRangeQuery,
+  UsageRankingBucket,
+  UsageRankingIncrement,
+  UsageRankingQuery,
+  UsageSeries,
+  UsageSeriesIncrement,
+} from './store/usage-interface.ts'
 export type { RateLimitState, ResolvedPolicy, StoredCredits, StoredKey, StoredOwner } from './types.ts'
+export {
+  USAGE_METRICS,
+  USAGE_OUTCOMES,
+  type UsageGranularity,
+  type UsageMetric,
+  type UsageOutcome,
+} from './usage/usage-model.ts'
 export {
   checkInteger,
   checkObject,

@@ -128,6 +128,12 @@ export interface KeyRecord {
   rotatedTo: string | null
   /** CIDRs the key may be used from; `null`: anywhere. */
   allowedNetworks: string[] | null
+  /**
+   * The last time the key was presented with its secret (whatever the outcome), or `null`. Written
+   * at most once per `usage.lastUsedIntervalMs`, so it may lag by up to that much. In the result of
+   * `update`, `revoke` and `rotate` it is best effort: `null` if it could not be read after the write.
+   */
+  lastUsedAt: Date | null
 }
 
 /** What a verified request learns about its key (on the request as `apiKey`). */

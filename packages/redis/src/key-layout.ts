@@ -18,6 +18,11 @@ export function isStorableId(id: unknown): id is string {
   return typeof id === 'string' && ID_PATTERN.test(id)
 }
 
+/** An owner id as it appears in key names: hashed, since owner ids may hold anything (braces, e-mail addresses). */
+export function ownerDigest(ownerId: string): string {
+  return createHash('sha256').update(ownerId, 'utf8').digest('base64url')
+}
+
 export class KeyLayout {
   // Owner ids are hashed into key names (they are the operator's, of any shape); one sha256 per
   // request would show in profiles, so digests are remembered.
@@ -29,7 +34,7 @@ export class KeyLayout {
   ownerDigest(ownerId: string): string {
     let digest = this.digests.get(ownerId)
     if (digest === undefined) {
-      digest = createHash('sha256').update(ownerId, 'utf8').digest('base64url')
+      digest = ownerDigest(ownerId)
       if (this.digests.size >= MAX_DIGESTS) this.digests.clear()
       this.digests.set(ownerId, digest)
     }

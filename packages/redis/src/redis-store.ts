@@ -4,7 +4,8 @@
  * single-slot Lua scripts (`scripts.ts`, `key-layout.ts`) that also publish the change
  * (`change-feed.ts`), so every store drops it from its process-local cache (`record-cache.ts`)
  * within a pub/sub hop; credits are pools spent by a Lua twin of core's `spendFrom`
- * (`credit-pools.ts`); rate limits run on rate-limiter-flexible (`redis-limiter.ts`). When Redis is
+ * (`credit-pools.ts`) inside the one-script charge of a request (`charge.ts`); usage counters,
+ * rankings, `lastUsedAt` and the optional stream sink are `usage-store.ts`. When Redis is
  * unreachable, `failMode` decides: `closed` fails every call fast with `StoreError` (keyward answers
  * `UNAVAILABLE`), `open` keeps verifying cached keys on in-memory insurance limiters.
  */
@@ -19,6 +20,11 @@ import type {
   OwnerChanges,
   StoredKey,
   StoredOwner,
+  StoredUsage,
+  UsageBatch,
+  UsageKeyAmounts,
+  UsageRangeQuery,
+  UsageRankingQuery,
 } from '@keyward/core/store'
 import { ChangeFeed } from './change-feed.ts'
 import { RedisCharge } from './charge.ts'
@@ -40,6 +46,8 @@ import {
   SYNC_SCRIPT,
   WRITE_POOL_SCRIPT,
 } from './scripts.ts'
+import { UsageLayout } from './usage-layout.ts'
+import { RedisUsage } from './usage-store.ts'
 
 type ScriptReply = number | null
 
@@ -82,6 +90,7 @@ function requireStorableId(id: string): void {
 export class RedisStore implements KeyStore {
   readonly shared = true
   readonly failMode: FailMode
+  readonly usageLog: boolean
   private readonly client: RedisClient
   private readonly scripts: ScriptedClient
   private readonly layout: KeyLayout
@@ -92,6 +101,7 @@ export class RedisStore implements KeyStore {
   private readonly localFirst: LocalFirstLimits
   private readonly charger: RedisCharge
   private readonly feed: ChangeFeed
+  private readonly usage: RedisUsage
   private readonly listeners = new Set<(id: string) => void>()
   private readonly keyPrefix: string
   private closed = false
@@ -102,6 +112,7 @@ export class RedisStore implements KeyStore {
     this.client = client
     this.keyPrefix = resolved.keyPrefix
     this.failMode = resolved.failMode
+    this.usageLog = resolved.usageStream !== null
     this.layout = new KeyLayout(resolved.keyPrefix)
     this.guard = new CommandGuard(client, resolved.commandTimeoutMs)
 
@@ -157,6 +168,7 @@ export class RedisStore implements KeyStore {
       },
       resolved.gapCheckMs,
     )
+    this.usage = new RedisUsage(client, this.guard, new UsageLayout(resolved.keyPrefix), resolved.usageStream)
   }
 
   /** The key prefix this store writes under (for tooling and tests). */
@@ -326,6 +338,7 @@ export class RedisStore implements KeyStore {
       return { reply, after: before }
     })
     if (result === null) return null
+    await this.usage.forget(id)
     // The pool lives in its own slot, so it goes after the record; an orphaned pool is harmless.
     if (result.before.r.rotatedTo === null && result.before.r.credits !== null) {
       await this.pools.delete(this.layout.keyPool(result.before.r.ownerId, result.before.p))
@@ -382,6 +395,28 @@ export class RedisStore implements KeyStore {
   deleteOwner(ownerId: string): Promise<StoredOwner | null> {
     this.assertOpen()
     return this.owners.delete(ownerId)
+  }
+
+  // ——— usage ———
+
+  async recordUsage(batch: UsageBatch): Promise<void> {
+    this.assertOpen()
+    await this.usage.record(batch)
+  }
+
+  async readUsage(query: UsageRangeQuery): Promise<(StoredUsage | null)[]> {
+    this.assertOpen()
+    return this.usage.read(query)
+  }
+
+  async rankUsage(query: UsageRankingQuery): Promise<UsageKeyAmounts[]> {
+    this.assertOpen()
+    return this.usage.rank(query)
+  }
+
+  async lastUsed(ids: readonly string[]): Promise<(number | null)[]> {
+    this.assertOpen()
+    return this.usage.lastUsed(ids)
   }
 
   // ——— change notifications ———

@@ -6,7 +6,6 @@
  * so all three answer byte-for-byte alike.
  */
 import { ConfigError, KeywardError } from '../errors.ts'
-import { emitVerification } from '../events.ts'
 import type { Keyward } from '../keyward/create-keyward.ts'
 import { checkRequirement, missingScopes, type ScopeRequirement, satisfies } from '../scopes.ts'
 import type {
@@ -306,10 +305,10 @@ export function createAuthenticator(keyward: Keyward, options: AuthenticatorOpti
       }
       const extraction = extractKey(request, headers, query)
       if (extraction.kind !== 'key') {
-        // Rejected before verify (no key, or a value that cannot be one): still one `verification`
-        // event per request, so monitoring sees garbage and duplicated headers too.
+        // Rejected before verify (no key, or a value that cannot be one): still reported once per
+        // request (event and usage count), so monitoring sees garbage and duplicated headers too.
         const early = extraction.kind === 'malformed' ? MALFORMED_RESULT : MISSING_RESULT
-        emitVerification(keyward.events, () => keyward.now(), early.code, null, null, 0)
+        keyward.recordVerification(early.code, null, null, 0)
         if (extraction.kind === 'missing') return missing
         if (extraction.kind === 'wrong-scheme') return wrongScheme
       }

@@ -9,6 +9,7 @@ import { resolvePolicies } from '../policies.ts'
 import type { KeyStore } from '../store/interface.ts'
 import { MemoryStore } from '../store/memory-store.ts'
 import type { RateLimitPolicy, ResolvedPolicy } from '../types.ts'
+import { resolveUsageOptions, type UsageConfig, type UsageOptions } from '../usage/usage-options.ts'
 import { checkFunction, checkObject, checkOneOf, optionalInteger } from '../validation.ts'
 
 const DAY_MS = 86_400_000
@@ -38,6 +39,11 @@ export interface KeywardOptions {
    * @default 30 days
    */
   keyRetentionMs?: number | false
+  /**
+   * Usage recording (counts per key, owner and outcome; `lastUsedAt`), flushed to the store off
+   * the request path; `false` turns it off in this process. @default {} (on, with the defaults)
+   */
+  usage?: UsageOptions | false
 }
 
 /** The validated options, shared by the verify pipeline and the key manager. */
@@ -53,6 +59,7 @@ export interface KeywardConfig {
   unavailableRetryAfterMs: number
   /** `null`: ended keys are kept forever. */
   keyRetentionMs: number | null
+  usage: UsageConfig
 }
 
 export function resolveOptions(options: KeywardOptions): KeywardConfig {
@@ -103,5 +110,6 @@ export function resolveOptions(options: KeywardOptions): KeywardConfig {
             undefined,
             ' (ms)',
           ),
+    usage: resolveUsageOptions(options.usage, store),
   }
 }

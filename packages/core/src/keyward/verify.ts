@@ -2,11 +2,10 @@
  * The verify pipeline: options → shape/crc → lookup → secret → chain → disabled/revoked/expired →
  * environment → network → scopes → rate limits → credits (docs/architecture.md, "The path of a
  * request"). Each step either passes or ends the request with a `VerifyFailure`; every outcome is
- * a value — no input makes `verify` throw — and every outcome emits exactly one `verification`
- * event. `extend` serves a nested middleware on a request already verified: it checks more scopes
+ * a value — no input makes `verify` throw — and every outcome is reported exactly once (a
+ * `verification` event and a usage count). `extend` serves a nested middleware on a request already verified: it checks more scopes
  * and spends more credits without verifying again.
  */
-import { emitVerification, type KeywardEmitter } from '../events.ts'
 import { parseKey } from '../key-format.ts'
 import { NetworkAllowlist, parseCidr } from '../networks.ts'
 import { toVerifiedKey } from '../records.ts'
@@ -33,6 +32,7 @@ import type {
 import type { VerifyCode } from '../verify-codes.ts'
 import { chainHead, chainIdOf } from './chain.ts'
 import type { KeywardConfig } from './options.ts'
+import type { ReportVerification } from './verification-reporter.ts'
 
 /** What a nested middleware asks of a key verified earlier in the same request. */
 export interface ExtendOptions {
@@ -104,7 +104,7 @@ function stateCode(record: StoredKey, head: StoredKey, at: number): VerifyCode |
   return null
 }
 
-export function createVerifier(config: KeywardConfig, events: KeywardEmitter): Verifier {
+export function createVerifier(config: KeywardConfig, report: ReportVerification): Verifier {
   const { prefix, environment, store, hasher, defaultPolicies, now } = config
   const limitsCache = new WeakMap<StoredKey, { owner: StoredOwner | null; limits: readonly LimitRequest[] }>()
   // Built once per stored record (stores return the same object until it changes).
@@ -114,7 +114,7 @@ export function createVerifier(config: KeywardConfig, events: KeywardEmitter): V
   const heads = new WeakMap<VerifiedKey, StoredKey>()
 
   const fail = <F extends VerifyFailure>(failure: F, keyId: string | null, ownerId: string | null): F => {
-    emitVerification(events, now, failure.code, keyId, ownerId, 0)
+    report(failure.code, keyId, ownerId, 0)
     return failure
   }
 
@@ -255,9 +255,12 @@ export function createVerifier(config: KeywardConfig, events: KeywardEmitter): V
     rateLimit: RateLimitState[] | undefined,
     credits: { remaining: number } | undefined,
     cost: number,
-    report: boolean,
+    reported: boolean,
   ): VerifySuccess {
-    if (report) emitVerification(events, now, 'VALID', key.id, head.ownerId, credits === undefined ? 0 : cost)
+    const spent = credits === undefined ? 0 : cost
+    // A nested apiKeyAuth's top-up is part of a request already reported: its credits only.
+    if (reported) report('VALID', key.id, head.ownerId, spent)
+    else if (spent > 0) report.credits(key.id, head.ownerId, spent)
     const success: VerifySuccess = { valid: true, key }
     if (rateLimit !== undefined) success.rateLimit = rateLimit
     if (credits !== undefined) success.credits = credits

@@ -1,6 +1,7 @@
 /**
  * `KeyStore`: everything keyward must share between processes — key records, the owner index,
- * owners, the atomic charge of a request (rate limits and credits) and change notifications. `MemoryStore`
+ * owners, the atomic charge of a request (rate limits and credits), change notifications and usage
+ * counters. `MemoryStore`
  * (embedded default) and `RedisStore` (`@keyward/redis`) implement it; the same contract tests
  * run against both.
  *
@@ -10,6 +11,13 @@
  */
 import type { CreditSpend } from '../credits.ts'
 import type { RateLimitState, ResolvedPolicy, StoredKey, StoredOwner } from '../types.ts'
+import type {
+  StoredUsage,
+  UsageBatch,
+  UsageKeyAmounts,
+  UsageRangeQuery,
+  UsageRankingQuery,
+} from './usage-interface.ts'
 
 export type { CreditSpend }
 
@@ -139,6 +147,32 @@ export interface KeyStore {
   deleteOwner(ownerId: string): Promise<StoredOwner | null>
   /** Calls `listener(id)` whenever a record changes, in this or another process. Returns unsubscribe. */
   onChange(listener: (id: string) => void): () => void
+
+  // ——— usage (docs/architecture.md, Usage; types in usage-interface.ts) ———
+
+  /**
+   * True when `recordUsage` keeps every verification (`batch.verifications`), e.g. in a stream for
+   * downstream consumers. keyward then holds one entry per verification until it is flushed;
+   * otherwise it sends none and keeps only aggregated counts.
+   */
+  readonly usageLog: boolean
+  /**
+   * Adds a batch of usage: series counters, rankings, last-used times (keep the latest) and the
+   * verification log. Counters of every process add up. What was already applied of the same
+   * `(origin, sequence)` is skipped, so a batch retried after an unknown outcome counts once.
+   * Buckets may be dropped once their `expiresAt` has passed.
+   */
+  recordUsage(batch: UsageBatch): Promise<void>
+  /** One series' buckets at `query.starts`, in that order: `null` for an empty or expired bucket. */
+  readUsage(query: UsageRangeQuery): Promise<(StoredUsage | null)[]>
+  /**
+   * Keys ranked by `query.by` summed over the buckets: highest first, ties by key id (ascending,
+   * by code unit), only keys whose `by` is above zero, at most `query.limit`.
+   */
+  rankUsage(query: UsageRankingQuery): Promise<UsageKeyAmounts[]>
+  /** When each key was last used, epoch ms, or `null`; in the order of `ids`. */
+  lastUsed(ids: readonly string[]): Promise<(number | null)[]>
+
   /** Releases timers and connections the store opened itself (not a client passed in). */
   close(): Promise<void>
 }

@@ -1,7 +1,8 @@
 /**
  * `MemoryStore`: the embedded default. Everything lives in this process — records in a `Map`, the
  * owner index as insertion-ordered id lists, rate limits in rate-limiter-flexible's
- * `RateLimiterMemory`. Operations are synchronous underneath, so each one is atomic.
+ * `RateLimiterMemory`, usage counters in `MemoryUsage`. Operations are synchronous underneath, so
+ * each one is atomic.
  */
 import { spendFrom } from '../credits.ts'
 import { DuplicateIdError } from '../errors.ts'
@@ -16,14 +17,24 @@ import type {
   ListPage,
   OwnerChanges,
 } from './interface.ts'
+import { MemoryUsage } from './memory-usage.ts'
+import type {
+  StoredUsage,
+  UsageBatch,
+  UsageKeyAmounts,
+  UsageRangeQuery,
+  UsageRankingQuery,
+} from './usage-interface.ts'
 
 export class MemoryStore implements KeyStore {
   readonly shared = false
+  readonly usageLog: boolean = false
   private readonly records = new Map<string, StoredKey>()
   private readonly owners = new Map<string, string[]>()
   private readonly listeners = new Set<(id: string) => void>()
   private readonly ownerRecords = new Map<string, StoredOwner>()
   private readonly limits = new InProcessLimits()
+  private readonly usage = new MemoryUsage()
 
   async create(record: StoredKey): Promise<void> {
     this.insert(record)
@@ -71,6 +82,7 @@ export class MemoryStore implements KeyStore {
     const record = this.records.get(id)
     if (record === undefined) return null
     this.records.delete(id)
+    this.usage.forget(id)
     const ids = this.owners.get(record.ownerId)
     if (ids !== undefined) {
       const index = ids.indexOf(id)
@@ -146,6 +158,22 @@ export class MemoryStore implements KeyStore {
   onChange(listener: (id: string) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
+  }
+
+  async recordUsage(batch: UsageBatch): Promise<void> {
+    this.usage.record(batch)
+  }
+
+  async readUsage(query: UsageRangeQuery): Promise<(StoredUsage | null)[]> {
+    return this.usage.read(query)
+  }
+
+  async rankUsage(query: UsageRankingQuery): Promise<UsageKeyAmounts[]> {
+    return this.usage.rank(query)
+  }
+
+  async lastUsed(ids: readonly string[]): Promise<(number | null)[]> {
+    return this.usage.lastUsed(ids)
   }
 
   async close(): Promise<void> {

@@ -39,6 +39,23 @@ export function describeDeletion(store: () => KeyStore): void {
     }
   })
 
+  it("forgets a deleted key's lastUsedAt", async () => {
+    const record = makeRecord()
+    await store().create(record)
+    await store().recordUsage({
+      origin: `contract-${record.id}`,
+      sequence: 1,
+      now: 1_700_000_000_000,
+      series: [],
+      rankings: [],
+      lastUsed: [{ keyId: record.id, at: 1_700_000_000_000 }],
+      verifications: [],
+    })
+    expect(await store().lastUsed([record.id])).toEqual([1_700_000_000_000])
+    await store().delete(record.id)
+    expect(await store().lastUsed([record.id])).toEqual([null])
+  })
+
   it('answers null when deleting an id that never existed', async () => {
     expect(await store().delete('missing00009')).toBeNull()
   })

@@ -9,6 +9,7 @@ import type { KeyStore } from '../store/interface.ts'
 import type { StoredKey } from '../types.ts'
 import { describeCharge } from './charge-contract.ts'
 import { describeDeletion } from './deletion-contract.ts'
+import { describeUsageContract } from './usage-contract.ts'
 
 export interface StoreHarness {
   store: KeyStore
@@ -183,5 +184,7 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreHa
       ).toBeNull()
       expect(await store.get(successor.id)).toBeNull()
     })
+
+    describeUsageContract(() => store)
   })
 }
