@@ -18,7 +18,6 @@ export const AdminProblemCode = {
   OWNER_NOT_FOUND: 'OWNER_NOT_FOUND',
   ROUTE_NOT_FOUND: 'ROUTE_NOT_FOUND',
   KEY_CONFLICT: 'KEY_CONFLICT',
-  USAGE_UNAVAILABLE: 'USAGE_UNAVAILABLE',
   STORE_UNAVAILABLE: 'STORE_UNAVAILABLE',
   INTERNAL: 'INTERNAL',
 } as const
@@ -26,7 +25,7 @@ export const AdminProblemCode = {
 export type AdminProblemCode = (typeof AdminProblemCode)[keyof typeof AdminProblemCode]
 
 interface ProblemKind {
-  status: 400 | 401 | 403 | 404 | 409 | 415 | 500 | 501 | 503
+  status: 400 | 401 | 403 | 404 | 409 | 415 | 500 | 503
   slug: string
   title: string
   detail: string
@@ -93,12 +92,6 @@ export const ADMIN_PROBLEMS: Readonly<Record<AdminProblemCode, ProblemKind>> = O
     slug: 'key-conflict',
     title: 'Key state conflict',
     detail: 'The key cannot be changed this way in its current state.',
-  },
-  USAGE_UNAVAILABLE: {
-    status: 501,
-    slug: 'usage-unavailable',
-    title: 'Usage not available',
-    detail: 'This keyward instance does not report usage.',
   },
   STORE_UNAVAILABLE: {
     status: 503,

@@ -243,6 +243,10 @@ export const UsageTopQuery: z.ZodObject<ParamShape<UsageTopParams>> = z.object({
   by: Metric.optional().openapi({ description: 'What to rank by. Default: `requests`.' }),
   limit: z.coerce.number().int().min(1).max(1000).optional().openapi({ description: 'Default: 10.' }),
   ownerId: OwnerId.optional().openapi({ description: "Rank only this owner's keys." }),
+  granularity: Granularity.optional().openapi({
+    description:
+      'The buckets summed. Default: the coarsest that fits the range exactly, else the finest kept long enough.',
+  }),
 })
 
 // ---- requests ---------------------------------------------------------------------------------

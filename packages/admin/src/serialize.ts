@@ -34,8 +34,6 @@ function creditsJson(credits: KeyRecord['credits']): CreditsJson | null {
 }
 
 export function toKeyJson(record: KeyRecord): KeyJson {
-  // `lastUsedAt` exists on records of a keyward that reports usage.
-  const lastUsedAt = (record as { lastUsedAt?: Date | null }).lastUsedAt ?? null
   return {
     id: record.id,
     ownerId: record.ownerId,
@@ -53,7 +51,7 @@ export function toKeyJson(record: KeyRecord): KeyJson {
     rotatedFrom: record.rotatedFrom,
     rotatedTo: record.rotatedTo,
     allowedNetworks: record.allowedNetworks,
-    lastUsedAt: iso(lastUsedAt),
+    lastUsedAt: iso(record.lastUsedAt),
   }
 }
 

@@ -167,4 +167,5 @@ export interface UsageTopParams {
   by?: 'requests' | 'rejections' | 'credits' | undefined
   limit?: number | undefined
   ownerId?: string | undefined
+  granularity?: 'minute' | 'hour' | 'day' | undefined
 }

@@ -1,14 +1,18 @@
 /**
  * Usage reads through `keyward.usage`: one key's or one owner's verifications per outcome, in
- * minute, hour or day buckets, and keys ranked over a range. In self-service they are confined to
- * the signed-in owner. A keyward instance without usage answers 501.
+ * minute, hour or day buckets, and keys ranked over a range (docs/usage.md). In
+ * self-service they are confined to the signed-in owner.
  */
 import { createRoute } from '@hono/zod-openapi'
-import type { Keyward } from '@keyward/core'
+import type {
+  UsageGranularity,
+  UsageReport as UsageReportData,
+  UsageTopQuery as UsageTopOptions,
+} from '@keyward/core'
 import { AdminScope } from '../access.ts'
 import { ProblemError } from '../problems.ts'
 import { KeyIdParams, OwnerIdParams, UsageQuery, UsageReport, UsageTop, UsageTopQuery } from '../schemas.ts'
-import type { UsageParams, UsageReportJson, UsageTopJson } from '../wire.ts'
+import type { UsageParams, UsageReportJson } from '../wire.ts'
 import {
   type AdminApp,
   COMMON_PROBLEMS,
@@ -20,57 +24,23 @@ import {
   visibleKey,
 } from './common.ts'
 
-type Granularity = 'minute' | 'hour' | 'day'
-
-interface UsageBucket {
-  start: Date
-  counts: Record<string, number>
-  requests: number
-  credits: number
-}
-
-/** `keyward.usage` as the admin API calls it. */
-interface UsageApi {
-  get(
-    target: { keyId: string } | { ownerId: string },
-    query: { from: Date; to: Date; granularity: Granularity },
-  ): Promise<{
-    granularity: Granularity
-    buckets: UsageBucket[]
-    totals: { counts: Record<string, number>; requests: number; credits: number }
-  }>
-  top(query: {
-    from: Date
-    to: Date
-    by: 'requests' | 'rejections' | 'credits'
-    limit: number
-    ownerId?: string
-  }): Promise<UsageTopJson['items']>
-}
-
 const TAGS = ['usage']
 const DAY_MS = 86_400_000
 /** The range a usage read covers when `from` is not given: 60 buckets of minutes, a day of hours, 30 days. */
-const DEFAULT_SPAN_MS: Readonly<Record<Granularity, number>> = {
+const DEFAULT_SPAN_MS: Readonly<Record<UsageGranularity, number>> = {
   minute: 3_600_000,
   hour: DAY_MS,
   day: 30 * DAY_MS,
 }
 
-function usageOf(keyward: Keyward): UsageApi {
-  const usage = (keyward as { usage?: UsageApi }).usage
-  if (usage === undefined || typeof usage.get !== 'function') throw new ProblemError('USAGE_UNAVAILABLE')
-  return usage
-}
-
-function range(params: UsageParams, now: number, granularity: Granularity): { from: Date; to: Date } {
+function range(params: UsageParams, now: number, granularity: UsageGranularity): { from: Date; to: Date } {
   const to = params.to === undefined ? new Date(now) : new Date(params.to)
   const from =
     params.from === undefined ? new Date(to.getTime() - DEFAULT_SPAN_MS[granularity]) : new Date(params.from)
   return { from, to }
 }
 
-function reportJson(report: Awaited<ReturnType<UsageApi['get']>>): UsageReportJson {
+function reportJson(report: UsageReportData): UsageReportJson {
   return {
     granularity: report.granularity,
     buckets: report.buckets.map((bucket) => ({
@@ -94,15 +64,15 @@ export function registerUsageRoutes(app: AdminApp, context: RouteContext): void 
     description: 'Buckets of the range, oldest first, and totals.',
     content: { 'application/json': { schema: UsageReport } },
   }
-  const unavailable = problem('This keyward instance does not report usage.')
 
   async function usageReport(
     target: { keyId: string } | { ownerId: string },
     params: UsageParams,
   ): Promise<UsageReportJson> {
-    const usage = usageOf(keyward)
     const granularity = params.granularity ?? 'hour'
-    return reportJson(await usage.get(target, { ...range(params, keyward.now(), granularity), granularity }))
+    return reportJson(
+      await keyward.usage.get(target, { ...range(params, keyward.now(), granularity), granularity }),
+    )
   }
 
   app.openapi(
@@ -115,7 +85,7 @@ export function registerUsageRoutes(app: AdminApp, context: RouteContext): void 
         'Verifications of the key per outcome (`VALID`, `RATE_LIMITED`, …) and credits spent, per bucket.',
       ...read,
       request: { params: KeyIdParams, query: UsageQuery },
-      responses: { 200: report, 400: INVALID, 404: KEY_NOT_FOUND, 501: unavailable, ...COMMON_PROBLEMS },
+      responses: { 200: report, 400: INVALID, 404: KEY_NOT_FOUND, ...COMMON_PROBLEMS },
     }),
     async (c) => {
       const { id } = c.req.valid('param')
@@ -137,7 +107,6 @@ export function registerUsageRoutes(app: AdminApp, context: RouteContext): void 
         200: report,
         400: INVALID,
         404: problem('Not the caller’s own owner id (self-service).'),
-        501: unavailable,
         ...COMMON_PROBLEMS,
       },
     }),
@@ -160,25 +129,19 @@ export function registerUsageRoutes(app: AdminApp, context: RouteContext): void 
       responses: {
         200: { description: 'The ranking.', content: { 'application/json': { schema: UsageTop } } },
         400: INVALID,
-        501: unavailable,
         ...COMMON_PROBLEMS,
       },
     }),
     async (c) => {
       const params = c.req.valid('query')
       const caller = c.get('access')
-      const usage = usageOf(keyward)
       const ownerId = caller.mode === 'self-service' ? (params.ownerId ?? caller.ownerId) : params.ownerId
       if (ownerId !== undefined && !access.isOwnOwner(caller, ownerId)) return c.json({ items: [] }, 200)
-      const { from, to } = range({ ...params, from: params.from }, keyward.now(), 'hour')
-      const query: Parameters<UsageApi['top']>[0] = {
-        from,
-        to,
-        by: params.by ?? 'requests',
-        limit: params.limit ?? 10,
-      }
+      const { from, to } = range(params, keyward.now(), 'hour')
+      const query: UsageTopOptions = { from, to, by: params.by ?? 'requests', limit: params.limit ?? 10 }
       if (ownerId !== undefined) query.ownerId = ownerId
-      let items = await usage.top(query)
+      if (params.granularity !== undefined) query.granularity = params.granularity
+      let items = await keyward.usage.top(query)
       if (caller.mode === 'self-service') {
         // The provider's own keys under this owner id stay out of sight here too.
         const seen = await Promise.all(
