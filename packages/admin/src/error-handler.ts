@@ -67,7 +67,7 @@ function collect(
     } else if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys)
         out.push({ in: location, field: fieldPath([...path, key]), message: 'is not a known field' })
-    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+    } else if (issue.code === 'invalid_type' && / received undefined$/.test(issue.message)) {
       out.push({ in: location, field: at, message: 'is required' })
     } else {
       out.push({ in: location, field: at, message: issue.message })

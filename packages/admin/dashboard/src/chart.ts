@@ -19,6 +19,7 @@ const COLORS: Record<string, string> = {
   MALFORMED: '#1b1f24',
 }
 const FALLBACK_COLOR = '#57606a'
+const BUCKET_SECONDS = { minute: 60, hour: 3600, day: 86_400 } as const
 
 /** Outcomes that occurred in the range, `VALID` first. */
 function outcomesOf(report: UsageReportJson): string[] {
@@ -56,6 +57,49 @@ function totalsTable(report: UsageReportJson, outcomes: string[]): HTMLElement {
   )
 }
 
+/**
+ * Stacked bars: series `k` holds the sum of outcomes `0..k`, and they are drawn from the highest
+ * sum down, so each outcome shows as its own band of the bar. Series are listed in reverse.
+ */
+function stack(report: UsageReportJson, outcomes: string[]): uPlot.AlignedData {
+  const sums = report.buckets.map(() => 0)
+  const cumulative = outcomes.map((outcome) =>
+    report.buckets.map((bucket, index) => {
+      sums[index] = (sums[index] ?? 0) + (bucket.counts[outcome] ?? 0)
+      return sums[index]
+    }),
+  )
+  return [report.buckets.map((bucket) => Date.parse(bucket.start) / 1000), ...cumulative.reverse()]
+}
+
+function stackedBars(report: UsageReportJson, outcomes: string[], canvas: HTMLElement): uPlot.Options {
+  const bars = uPlot.paths.bars?.({ size: [0.8, 48], align: 1 })
+  return {
+    width: Math.max(320, canvas.clientWidth),
+    height: 260,
+    scales: {
+      // Each bar covers its bucket [start, start + size): leave room after the last one.
+      x: { time: true, range: (_u, min, max) => [min, max + BUCKET_SECONDS[report.granularity]] },
+      y: { range: (_u, _min, max) => [0, Math.max(1, max)] },
+    },
+    axes: [{}, { label: 'requests', size: 50 }],
+    series: [
+      {},
+      ...[...outcomes].reverse().map((outcome) => ({
+        label: outcome,
+        stroke: COLORS[outcome] ?? FALLBACK_COLOR,
+        fill: COLORS[outcome] ?? FALLBACK_COLOR,
+        width: 1,
+        points: { show: false },
+        // The legend shows the outcome's own count, not the running sum the bar is drawn at.
+        value: (_u: uPlot, _v: number | null, _series: number, index: number | null) =>
+          index === null ? '–' : String(report.buckets[index]?.counts[outcome] ?? 0),
+        ...(bars === undefined ? {} : { paths: bars }),
+      })),
+    ],
+  }
+}
+
 export interface UsageChart {
   update(report: UsageReportJson): void
   destroy(): void
@@ -72,10 +116,6 @@ export function usageChart(container: HTMLElement): UsageChart {
   return {
     update(report) {
       const outcomes = outcomesOf(report)
-      const data: uPlot.AlignedData = [
-        report.buckets.map((bucket) => Date.parse(bucket.start) / 1000),
-        ...outcomes.map((outcome) => report.buckets.map((bucket) => bucket.counts[outcome] ?? 0)),
-      ]
       canvas.setAttribute(
         'aria-label',
         `Requests by outcome per ${report.granularity}: ${outcomes
@@ -87,27 +127,7 @@ export function usageChart(container: HTMLElement): UsageChart {
         swatch.style.background = COLORS[swatch.dataset.color ?? ''] ?? FALLBACK_COLOR
       }
       plot?.destroy()
-      const stepped = uPlot.paths.stepped?.({ align: 1 })
-      plot = new uPlot(
-        {
-          width: Math.max(320, canvas.clientWidth),
-          height: 260,
-          scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
-          axes: [{}, { label: 'requests', size: 50 }],
-          series: [
-            {},
-            ...outcomes.map((outcome) => ({
-              label: outcome,
-              stroke: COLORS[outcome] ?? FALLBACK_COLOR,
-              width: 2,
-              points: { show: true, size: 5 },
-              ...(stepped === undefined ? {} : { paths: stepped }),
-            })),
-          ],
-        },
-        data,
-        canvas,
-      )
+      plot = new uPlot(stackedBars(report, outcomes, canvas), stack(report, outcomes), canvas)
     },
     destroy() {
       window.removeEventListener('resize', resize)

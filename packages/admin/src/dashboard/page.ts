@@ -35,6 +35,7 @@ async function render(mode: AdminConfig['mode'], assets: DashboardAssets): Promi
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <meta name="keyward-mode" content="${mode}">
+<link rel="icon" href="data:,">
 <title>${title}</title>
 <style>${style}</style>
 </head>
