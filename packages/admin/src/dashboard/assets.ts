@@ -11,7 +11,17 @@ export interface DashboardAssets {
   style: string
 }
 
-export async function loadDashboardAssets(): Promise<DashboardAssets> {
+let bundled: Promise<DashboardAssets> | undefined
+
+export function loadDashboardAssets(): Promise<DashboardAssets> {
+  bundled ??= bundle().catch((error: unknown) => {
+    bundled = undefined
+    throw error
+  })
+  return bundled
+}
+
+async function bundle(): Promise<DashboardAssets> {
   // A computed specifier, so no bundler follows it into the published package.
   const bundler = new URL('../../dashboard/bundle.ts', import.meta.url).href
   const { bundleDashboard } = (await import(/* @vite-ignore */ bundler)) as {
