@@ -85,6 +85,7 @@ eachStore((store) => {
         meta: { plan: 'pro' },
         environment: 'live',
         allowedNetworks: ['203.0.113.7/24'],
+        reason: 'onboarding',
       })
       off()
       expect(answer.status, answer.text).toBe(201)
@@ -101,8 +102,8 @@ eachStore((store) => {
         revokedAt: null,
         disabled: false,
         rateLimit: [
-          { name: '100-per-60s', points: 100, duration: 60, blockDuration: 0 },
-          { name: 'burst', points: 10, duration: 1, blockDuration: 0, sync: { intervalMs: 100 } },
+          { name: '100-per-60s', points: 100, duration: 60, blockDuration: 0, syncMs: null },
+          { name: 'burst', points: 10, duration: 1, blockDuration: 0, syncMs: 100 },
         ],
         credits: { remaining: 1000, refill: { amount: 1000, interval: 86_400_000 } },
         meta: { plan: 'pro' },
@@ -111,8 +112,9 @@ eachStore((store) => {
       })
       expect(Object.keys(record)).not.toContain('hash')
       expect((await h.keyward.verify(key, { clientAddress: '203.0.113.9' })).valid).toBe(true)
-      // The admin key is the audit actor.
-      expect(events.map((event) => event.actor)).toEqual([root.split('_')[2]])
+      // The admin key is the audit actor; the reason goes to the event, not the key.
+      expect(events.map((event) => [event.actor, event.reason])).toEqual([[root.split('_')[2], 'onboarding']])
+      expect(record.meta).toEqual({ plan: 'pro' })
       // The plaintext appears nowhere after creation.
       const read = await call('GET', `/keys/${record.id}`)
       expect(read.text).not.toContain(key.slice(-38))
@@ -414,11 +416,16 @@ eachStore((store) => {
 
   describe('/owners/{id}', () => {
     it('PUT creates or replaces the owner, GET reads it, PATCH changes fields, DELETE removes it', async () => {
+      const reasons: (string | null)[] = []
+      const off = h.keyward.events.on('owner.set', (event) => reasons.push(event.reason))
       const put = await call<OwnerJson>('PUT', '/owners/org_limits', {
         rateLimit: { points: 1000, duration: 60 },
         credits: { remaining: 50_000 },
         meta: { plan: 'pro' },
+        reason: 'signed the pro plan',
       })
+      off()
+      expect(reasons).toEqual(['signed the pro plan'])
       expect(put.status, put.text).toBe(200)
       expect(put.body).toMatchObject({
         id: 'org_limits',

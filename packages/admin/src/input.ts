@@ -1,7 +1,8 @@
 /**
  * Validated request bodies turned into the arguments of `keyward.keys` / `keyward.owners`: ISO
- * times become `Date`s and absent fields are left out (core refuses an explicit `undefined` for
- * some of them under exact optional types, and `null` means "remove" where it is allowed).
+ * times become `Date`s, absent fields are left out (core refuses an explicit `undefined` for
+ * some of them under exact optional types, and `null` means "remove" where it is allowed), and
+ * the audit `reason` is left for the call's audit options.
  */
 import type { CreateKeyInput, OwnerInput, RateLimitPolicy, UpdateKeyInput } from '@keyward/core'
 import type {
@@ -38,7 +39,7 @@ function toCredits(value: CreditsRequest): NonNullable<CreateKeyInput['credits']
 }
 
 export function toCreateInput(body: CreateKeyRequest, ownerId: string): CreateKeyInput {
-  const { expiresAt, rateLimit, credits, ...rest } = defined(body)
+  const { expiresAt, rateLimit, credits, reason: _reason, ...rest } = defined(body)
   const input: CreateKeyInput = { ...rest, ownerId }
   if (expiresAt !== undefined) input.expiresAt = new Date(expiresAt)
   if (rateLimit !== undefined) input.rateLimit = toPolicies(rateLimit)
@@ -47,7 +48,7 @@ export function toCreateInput(body: CreateKeyRequest, ownerId: string): CreateKe
 }
 
 export function toUpdatePatch(body: UpdateKeyRequest): UpdateKeyInput {
-  const { expiresAt, rateLimit, credits, ...rest } = defined(body)
+  const { expiresAt, rateLimit, credits, reason: _reason, ...rest } = defined(body)
   const patch: UpdateKeyInput = rest
   if (expiresAt !== undefined) patch.expiresAt = toDate(expiresAt)
   if (rateLimit !== undefined) patch.rateLimit = rateLimit === null ? null : toPolicies(rateLimit)

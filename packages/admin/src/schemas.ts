@@ -110,7 +110,7 @@ const ResolvedPolicy = z
     points: z.int(),
     duration: z.int(),
     blockDuration: z.int(),
-    sync: z.object({ intervalMs: z.int() }).optional(),
+    syncMs: z.int().nullable().openapi({ description: 'Local-first reconciliation interval; null: strict.' }),
   })
   .openapi('ResolvedRateLimitPolicy')
 
@@ -278,6 +278,7 @@ export const CreateKeyBody: z.ZodType<CreateKeyRequest> = z
     meta: Meta.optional(),
     environment: Environment.optional(),
     allowedNetworks: AllowedNetworks.optional(),
+    reason: Reason.optional(),
   })
   .openapi('CreateKey')
 
@@ -291,6 +292,7 @@ export const UpdateKeyBody: z.ZodType<UpdateKeyRequest> = z
     credits: CreditsInput.nullable().optional(),
     meta: Meta.optional(),
     allowedNetworks: AllowedNetworks.nullable().optional(),
+    reason: Reason.optional(),
   })
   .openapi('UpdateKey')
 
@@ -321,6 +323,7 @@ export const OwnerBody: z.ZodType<OwnerRequest> = z
     rateLimit: RateLimitInput.nullable().optional(),
     credits: CreditsInput.nullable().optional(),
     meta: Meta.optional(),
+    reason: Reason.optional(),
   })
   .openapi('OwnerInput')
 
@@ -341,6 +344,7 @@ export const SelfServiceCreateKeyBody: z.ZodType<CreateKeyRequest> = z
     expiresAt: Timestamp.optional(),
     environment: Environment.optional(),
     allowedNetworks: AllowedNetworks.optional(),
+    reason: Reason.optional(),
   })
   .openapi('SelfServiceCreateKey')
 
@@ -351,5 +355,6 @@ export const SelfServiceUpdateKeyBody: z.ZodType<UpdateKeyRequest> = z
     expiresAt: Timestamp.nullable().optional(),
     disabled: z.boolean().optional(),
     allowedNetworks: AllowedNetworks.nullable().optional(),
+    reason: Reason.optional(),
   })
   .openapi('SelfServiceUpdateKey')

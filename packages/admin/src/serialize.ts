@@ -1,7 +1,6 @@
 /**
- * Records as the admin API sends them: keyward's `KeyRecord` / `OwnerRecord` with ISO 8601 times
- * and rate-limit policies in the shape a request writes them (`sync: { intervalMs }`), so a
- * record read from the API can be sent back in a `PATCH` as it is.
+ * Records as the admin API sends them: keyward's `KeyRecord` / `OwnerRecord` as JSON — the same
+ * fields, times as ISO 8601 strings — so the API, `keyward.keys` and the CLI's `--json` agree.
  */
 import type { KeyRecord, OwnerRecord } from '@keyward/core'
 import type { CreditsJson, KeyJson, OwnerJson, PolicyJson } from './wire.ts'
@@ -13,14 +12,13 @@ function iso(date: Date | null): string | null {
 }
 
 function policyJson(policy: ResolvedPolicy): PolicyJson {
-  const json: PolicyJson = {
+  return {
     name: policy.name,
     points: policy.points,
     duration: policy.duration,
     blockDuration: policy.blockDuration,
+    syncMs: policy.syncMs,
   }
-  if (policy.syncMs !== null) json.sync = { intervalMs: policy.syncMs }
-  return json
 }
 
 function creditsJson(credits: KeyRecord['credits']): CreditsJson | null {

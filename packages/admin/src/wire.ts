@@ -11,8 +11,8 @@ export interface PolicyJson {
   /** Window length in seconds. */
   duration: number
   blockDuration: number
-  /** Present for a local-first policy. */
-  sync?: { intervalMs: number } | undefined
+  /** The reconciliation interval of a local-first policy (`sync.intervalMs`); `null`: strict. */
+  syncMs: number | null
 }
 
 export interface CreditsJson {
@@ -119,6 +119,8 @@ export interface CreateKeyRequest {
   meta?: Record<string, unknown> | undefined
   environment?: 'live' | 'test' | undefined
   allowedNetworks?: string[] | undefined
+  /** Why: kept in the lifecycle event, not on the key. */
+  reason?: string | undefined
 }
 
 export interface UpdateKeyRequest {
@@ -130,6 +132,7 @@ export interface UpdateKeyRequest {
   credits?: CreditsRequest | null | undefined
   meta?: Record<string, unknown> | undefined
   allowedNetworks?: string[] | null | undefined
+  reason?: string | undefined
 }
 
 export interface RevokeKeyRequest {
@@ -146,6 +149,7 @@ export interface OwnerRequest {
   rateLimit?: PolicyRequest | PolicyRequest[] | null | undefined
   credits?: CreditsRequest | null | undefined
   meta?: Record<string, unknown> | undefined
+  reason?: string | undefined
 }
 
 export interface ListKeysParams {

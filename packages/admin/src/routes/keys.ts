@@ -92,7 +92,7 @@ export function registerKeyRoutes(app: AdminApp, context: RouteContext): void {
         ownerId = body.ownerId as string
       }
       access.checkGrant(caller, body.scopes ?? [])
-      const created = await keyward.keys.create(toCreateInput(body, ownerId), audit(caller))
+      const created = await keyward.keys.create(toCreateInput(body, ownerId), audit(caller, body.reason))
       // Relative to this request's URL, so it holds wherever the API is mounted.
       return c.json({ key: created.key, record: toKeyJson(created.record) }, 201, {
         location: `keys/${created.record.id}`,
@@ -180,7 +180,7 @@ export function registerKeyRoutes(app: AdminApp, context: RouteContext): void {
       const body = c.req.valid('json')
       await visibleKey(context, caller, id)
       if (body.scopes !== undefined) access.checkGrant(caller, body.scopes)
-      const updated = await keyward.keys.update(id, toUpdatePatch(body), audit(caller))
+      const updated = await keyward.keys.update(id, toUpdatePatch(body), audit(caller, body.reason))
       return c.json(toKeyJson(updated), 200)
     },
   )

@@ -79,7 +79,8 @@ export function registerOwnerRoutes(app: AdminApp, context: RouteContext): void 
     }),
     async (c) => {
       const { id } = c.req.valid('param')
-      const owner = await keyward.owners.set(id, toOwnerInput(c.req.valid('json')), audit(c.get('access')))
+      const body = c.req.valid('json')
+      const owner = await keyward.owners.set(id, toOwnerInput(body), audit(c.get('access'), body.reason))
       return c.json(toOwnerJson(owner), 200)
     },
   )
@@ -105,7 +106,8 @@ export function registerOwnerRoutes(app: AdminApp, context: RouteContext): void 
     }),
     async (c) => {
       const { id } = c.req.valid('param')
-      const owner = await keyward.owners.update(id, toOwnerInput(c.req.valid('json')), audit(c.get('access')))
+      const body = c.req.valid('json')
+      const owner = await keyward.owners.update(id, toOwnerInput(body), audit(c.get('access'), body.reason))
       return c.json(toOwnerJson(owner), 200)
     },
   )
