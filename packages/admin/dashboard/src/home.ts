@@ -1,6 +1,5 @@
 /**
- * The admin home: find an owner's keys by owner id, and the most used keys of the last 24 hours
- * (when the keyward instance reports usage).
+ * The admin home: find an owner's keys by owner id, and the most used keys of the last 24 hours.
  */
 import type { UsageTopJson } from '../../src/wire.ts'
 import { ApiError, api, search } from './api.ts'
@@ -85,10 +84,8 @@ async function loadTop(body: HTMLElement): Promise<void> {
       ),
     )
   } catch (error) {
-    const text =
-      error instanceof ApiError && (error.status === 501 || error.status === 403)
-        ? error.describe()
-        : `Could not load usage: ${error instanceof ApiError ? error.describe() : String(error)}`
-    replace(body, h('p', { class: 'empty' }, text))
+    // E.g. 403 for an admin key without keyward:usage:read: the rest of the page still works.
+    const reason = error instanceof ApiError ? error.describe() : String(error)
+    replace(body, h('p', { class: 'empty' }, `Usage is not available: ${reason}`))
   }
 }
