@@ -3,16 +3,25 @@
  * playwright-core): start `pnpm start`'s demo, open the printed dashboard URL, sign in with the
  * printed admin key, create a key, call the demo API with it over HTTP, see the calls in the
  * chart's totals, revoke the key, and see the next call refused with 401. The last view is saved
- * as docs/dashboard.png (shown in the README).
+ * as docs/dashboard.png (shown in the README). Then the same dashboard in self-service mode, inside
+ * an application whose own sign-in (a cookie) decides whose keys it shows.
  *
  * Without /usr/bin/chromium the test is skipped with a message — except in CI (`CI` set), where a
  * missing browser fails it: CI must install Debian's `chromium` package.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { getRequestListener } from '@hono/node-server'
+import { createAdmin } from '@keyward/admin'
+import { createKeyward } from '@keyward/core'
+import { apiKeyAuth } from '@keyward/hono'
+import { Hono } from 'hono'
+import { getCookie } from 'hono/cookie'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
@@ -160,5 +169,67 @@ describe.skipIf(!haveChromium && !inCi)('the dashboard in headless Chromium', ()
     expect(await total.textContent()).toBe('6')
     await page.screenshot({ path: join(root, 'docs/dashboard.png'), fullPage: true })
     expect(pageErrors).toEqual([])
+  }, 120_000)
+
+  it('in self-service mode: a customer signed in to the app manages their own keys, without an admin key', async () => {
+    // An application with its own sign-in (a cookie), its API, and the self-service API mounted.
+    const keyward = createKeyward({ prefix: 'shop' })
+    const app = new Hono()
+    app.get('/login', (c) => {
+      c.header('set-cookie', 'session=org_customer; Path=/; HttpOnly; SameSite=Lax')
+      return c.redirect('/account/keys/')
+    })
+    app.use('/v1/*', apiKeyAuth(keyward))
+    app.get('/v1/orders', (c) => c.json({ orders: [] }))
+    const selfService = createAdmin({
+      keyward,
+      ownerFrom: (c) => getCookie(c, 'session') ?? null,
+      grantableScopes: ['orders:read'],
+    })
+    app.mount('/account/keys', selfService.fetch)
+    const server: Server = createServer(getRequestListener(app.fetch, { overrideGlobalObjects: false }))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    try {
+      await page.goto(`${base}/login`)
+      await page.getByRole('heading', { name: 'Your API keys' }).waitFor()
+      expect(await page.getByLabel('Admin key').count()).toBe(0)
+      expect(await page.getByLabel('Credits (optional)').count()).toBe(0)
+      await page.getByLabel('Name').fill('ci')
+      await page.getByLabel('Scopes').fill('orders:read')
+      await page.getByRole('button', { name: 'Create key' }).click()
+      const key = await page.getByRole('dialog').getByTestId('new-key').inputValue()
+      await page.getByRole('dialog').getByRole('button', { name: 'Done' }).click()
+      const created = await keyward.keys.get(key.split('_')[2] as string)
+      expect(created?.ownerId).toBe('org_customer')
+      // A scope the application does not let customers grant is refused, with the reason shown.
+      await page.getByLabel('Scopes').fill('orders:write')
+      await page.getByRole('button', { name: 'Create key' }).click()
+      await page.getByText('Scope not grantable').waitFor()
+
+      expect((await fetch(`${base}/v1/orders`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(
+        200,
+      )
+      await page.getByRole('link', { name: 'ci' }).click()
+      await expect
+        .poll(async () => {
+          await page.getByRole('button', { name: 'Refresh' }).click()
+          return page
+            .getByTestId('usage-total')
+            .textContent({ timeout: 1000 })
+            .catch(() => null)
+        })
+        .toBe('1')
+      await page.getByRole('button', { name: 'Revoke ci' }).click()
+      await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click()
+      await expect.poll(() => page.getByTestId('key-status').first().textContent()).toBe('revoked')
+      expect((await fetch(`${base}/v1/orders`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(
+        401,
+      )
+      expect(pageErrors).toEqual([])
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+      await keyward.close()
+    }
   }, 120_000)
 })
