@@ -110,6 +110,16 @@ describe('security in the admin document', () => {
     })
   })
 
+  it('in self-service mode, names no admin key: the application’s sign-in applies', () => {
+    const selfService = documentOf(
+      createAdmin({ ...MODES[1]![1], keyward: createKeyward({ prefix: 'acme' }) }),
+    )
+    expect(selfService.components.securitySchemes).toBeUndefined()
+    for (const item of Object.values(selfService.paths)) {
+      for (const operation of Object.values(item)) expect(operation.security).toBeUndefined()
+    }
+  })
+
   it('documents the query parameters of the usage routes as keyward.usage takes them', () => {
     const names = (path: string) => document.paths[path]?.get?.parameters?.map((parameter) => parameter.name)
     expect(names('/keys/{id}/usage')).toEqual(['id', 'from', 'to', 'granularity'])

@@ -6,7 +6,8 @@
  */
 import { OpenAPIHono } from '@hono/zod-openapi'
 import type { Context, Next } from 'hono'
-import { type AdminBindings, type AdminEnv, createAccessControl } from './access.ts'
+import type { AdminBindings, AdminEnv } from './access.ts'
+import { adminKeyAccess } from './admin-keys.ts'
 import { registerDashboard } from './dashboard/page.ts'
 import { registerDocument } from './document.ts'
 import { createErrorHandler, validationHook } from './error-handler.ts'
@@ -16,6 +17,7 @@ import { ProblemError, problemResponse } from './problems.ts'
 import { registerKeyRoutes } from './routes/keys.ts'
 import { registerOwnerRoutes } from './routes/owners.ts'
 import { registerUsageRoutes } from './routes/usage.ts'
+import { selfServiceAccess } from './self-service.ts'
 
 /** An admin API, ready to serve or mount. */
 export interface Admin {
@@ -65,7 +67,8 @@ export function createAdmin(options: AdminOptions): Admin {
   app.notFound(() => problemResponse(new ProblemError('ROUTE_NOT_FOUND')))
   app.use('*', noStore)
 
-  const context = { config, access: createAccessControl(config) }
+  const access = config.mode === 'admin' ? adminKeyAccess(config) : selfServiceAccess(config)
+  const context = { config, access }
   registerKeyRoutes(app, context)
   registerOwnerRoutes(app, context)
   registerUsageRoutes(app, context)

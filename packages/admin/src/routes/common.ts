@@ -5,7 +5,7 @@
  */
 import type { OpenAPIHono, z } from '@hono/zod-openapi'
 import type { KeyRecord } from '@keyward/core'
-import type { Access, AccessControl, AdminEnv, AdminScope } from '../access.ts'
+import type { Access, AccessControl, AdminEnv, AdminScope, Guard } from '../access.ts'
 import type { AdminConfig } from '../options.ts'
 import { ProblemError } from '../problems.ts'
 import { KEY_ID_PATTERN, Problem } from '../schemas.ts'
@@ -44,11 +44,16 @@ export const INVALID: ProblemResponse = problem('Invalid fields; `errors` lists 
 export const KEY_NOT_FOUND: ProblemResponse = problem('No key with this id (or not one the caller may see).')
 
 /**
- * The OpenAPI `security` of a route: the admin key and the scope it needs; none in self-service,
- * where the application's own sign-in applies.
+ * How a route is guarded: its middleware (authentication and scope) and, in admin mode, the
+ * OpenAPI `security` naming the scope its admin key needs. Self-service routes document none: the
+ * application's own sign-in applies.
  */
-export function security(config: AdminConfig, scope: AdminScope): { adminKey: string[] }[] {
-  return config.mode === 'admin' ? [{ adminKey: [scope] }] : []
+export function guarded(
+  context: RouteContext,
+  scope: AdminScope,
+): { middleware: Guard[]; security?: { adminKey: string[] }[] } {
+  const middleware = context.access.guard(scope)
+  return context.config.mode === 'admin' ? { middleware, security: [{ adminKey: [scope] }] } : { middleware }
 }
 
 /** The key with this id, if the caller may see it; else 404, the same as for an unknown id. */

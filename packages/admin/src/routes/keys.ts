@@ -29,11 +29,11 @@ import {
   type AdminApp,
   audit,
   COMMON_PROBLEMS,
+  guarded,
   INVALID,
   KEY_NOT_FOUND,
   problem,
   type RouteContext,
-  security,
   visibleKey,
 } from './common.ts'
 
@@ -43,14 +43,8 @@ export function registerKeyRoutes(app: AdminApp, context: RouteContext): void {
   const { config, access } = context
   const { keyward } = config
   const selfService = config.mode === 'self-service'
-  const read = {
-    middleware: access.guard(AdminScope.KEYS_READ),
-    security: security(config, AdminScope.KEYS_READ),
-  }
-  const write = {
-    middleware: access.guard(AdminScope.KEYS_WRITE),
-    security: security(config, AdminScope.KEYS_WRITE),
-  }
+  const read = guarded(context, AdminScope.KEYS_READ)
+  const write = guarded(context, AdminScope.KEYS_WRITE)
 
   app.openapi(
     createRoute({

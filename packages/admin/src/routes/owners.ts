@@ -14,10 +14,10 @@ import {
   type AdminApp,
   audit,
   COMMON_PROBLEMS,
+  guarded,
   INVALID,
   problem,
   type RouteContext,
-  security,
 } from './common.ts'
 
 const TAGS = ['owners']
@@ -26,14 +26,8 @@ const OWNER_NOT_FOUND = problem('The owner has no record (or is not the callerâ€
 export function registerOwnerRoutes(app: AdminApp, context: RouteContext): void {
   const { config, access } = context
   const { keyward } = config
-  const read = {
-    middleware: access.guard(AdminScope.OWNERS_READ),
-    security: security(config, AdminScope.OWNERS_READ),
-  }
-  const write = {
-    middleware: access.guard(AdminScope.OWNERS_WRITE),
-    security: security(config, AdminScope.OWNERS_WRITE),
-  }
+  const read = guarded(context, AdminScope.OWNERS_READ)
+  const write = guarded(context, AdminScope.OWNERS_WRITE)
 
   app.openapi(
     createRoute({

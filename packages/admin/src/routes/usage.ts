@@ -16,11 +16,11 @@ import type { UsageParams, UsageReportJson } from '../wire.ts'
 import {
   type AdminApp,
   COMMON_PROBLEMS,
+  guarded,
   INVALID,
   KEY_NOT_FOUND,
   problem,
   type RouteContext,
-  security,
   visibleKey,
 } from './common.ts'
 
@@ -56,10 +56,7 @@ function reportJson(report: UsageReportData): UsageReportJson {
 export function registerUsageRoutes(app: AdminApp, context: RouteContext): void {
   const { config, access } = context
   const { keyward } = config
-  const read = {
-    middleware: access.guard(AdminScope.USAGE_READ),
-    security: security(config, AdminScope.USAGE_READ),
-  }
+  const read = guarded(context, AdminScope.USAGE_READ)
   const report = {
     description: 'Buckets of the range, oldest first, and totals.',
     content: { 'application/json': { schema: UsageReport } },
