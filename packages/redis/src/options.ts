@@ -28,6 +28,11 @@ export interface RedisStoreOptions {
   /** How long an unknown id is remembered as unknown, in ms (0 disables). @default 1000 */
   negativeCacheTtlMs?: number
   /**
+   * Unknown ids remembered, in a cache of their own (0 disables): made-up ids never push a real
+   * record out of the `cacheSize` records. @default 10000
+   */
+  negativeCacheSize?: number
+  /**
    * Oldest `credits.remaining` a cached record may show, in ms: other processes' spends are not
    * broadcast, so a cached record re-reads its pool (one small read) once it is older than this.
    * Spending is always exact; this only bounds what `keys.get` shows. @default 1000
@@ -49,6 +54,7 @@ export interface ResolvedRedisStoreOptions {
   cacheSize: number
   cacheTtlMs: number
   negativeCacheTtlMs: number
+  negativeCacheSize: number
   creditsMaxAgeMs: number
   gapCheckMs: number
 }
@@ -73,6 +79,7 @@ export function resolveRedisStoreOptions(options: RedisStoreOptions): ResolvedRe
     cacheSize: optionalInteger('cacheSize', options.cacheSize, 10_000),
     cacheTtlMs: optionalInteger('cacheTtlMs', options.cacheTtlMs, 60_000, { min: 1 }),
     negativeCacheTtlMs: optionalInteger('negativeCacheTtlMs', options.negativeCacheTtlMs, 1_000),
+    negativeCacheSize: optionalInteger('negativeCacheSize', options.negativeCacheSize, 10_000),
     creditsMaxAgeMs: optionalInteger('creditsMaxAgeMs', options.creditsMaxAgeMs, 1_000),
     gapCheckMs: optionalInteger('gapCheckMs', options.gapCheckMs, 500, { min: 10 }),
   }

@@ -23,6 +23,7 @@ export interface RecordReaderOptions {
   failMode: FailMode
   cacheSize: number
   cacheTtlMs: number
+  negativeCacheSize: number
   negativeCacheTtlMs: number
   creditsMaxAgeMs: number
 }
@@ -40,7 +41,12 @@ export class RecordReader {
     /** True while the change feed is live: only then may the cache be trusted. */
     private readonly isLive: () => boolean,
   ) {
-    this.cache = new RecordCache(options.cacheSize, options.cacheTtlMs, options.negativeCacheTtlMs)
+    this.cache = new RecordCache({
+      maxEntries: options.cacheSize,
+      ttlMs: options.cacheTtlMs,
+      maxMissing: options.negativeCacheSize,
+      missingTtlMs: options.negativeCacheTtlMs,
+    })
   }
 
   /** The record and pool of `id`: from the cache while invalidations are flowing, else from Redis. */
