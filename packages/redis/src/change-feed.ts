@@ -5,7 +5,10 @@
  * also watches a version counter: a skipped version, a counter that stops being reached, a
  * reconnect or a cluster node leaving all mean notices may have been lost, and the cache starts
  * over (`onFlush`). While the subscription is down, `subscribed` is false and the cache must not
- * be trusted.
+ * be trusted. `confirmedAt` is the latest moment up to which every notice is known to have been
+ * heard — it advances with each gap check that finds none missing, so a connection that looks
+ * alive but carries nothing (a network black hole) stops confirming the cache within a few checks
+ * (docs/architecture.md, "Stores").
  */
 import { randomBytes } from 'node:crypto'
 import type { CommandGuard, RedisClient } from './command-guard.ts'
@@ -28,6 +31,9 @@ export class ChangeFeed {
   /** Highest notice version heard since (re)subscribing; `null` until the baseline is known. */
   private seenVersion: number | null = null
   private versionAtLastCheck: number | null = null
+  /** When the previous gap check was sent: what a passing check confirms up to. */
+  private lastCheckSentAt = 0
+  private confirmedUpTo = 0
   private readonly gapTimer: NodeJS.Timeout
   private resubscribeTimer: NodeJS.Timeout | undefined
   private closed = false
@@ -47,6 +53,14 @@ export class ChangeFeed {
   /** True while notices are flowing: only then may cached records be trusted. */
   get subscribed(): boolean {
     return this.isSubscribed
+  }
+
+  /**
+   * Epoch ms up to which this store is known to have heard every change notice: a cached record
+   * read before it and not invalidated is known to have been current then.
+   */
+  get confirmedAt(): number {
+    return this.isSubscribed ? this.confirmedUpTo : 0
   }
 
   /**
@@ -86,6 +100,8 @@ export class ChangeFeed {
           this.handlers.flush()
           this.isSubscribed = true
           this.versionAtLastCheck = null
+          // The cache is empty: nothing in it predates the subscription.
+          this.confirmedUpTo = Date.now()
           // Notices from here on are heard; the version now is the baseline to detect gaps from.
           const version = Number(await this.guard.run('subscribe', () => client.get(this.layout.version())))
           if (current === attempt && this.isSubscribed)
@@ -139,6 +155,7 @@ export class ChangeFeed {
    */
   private async checkForGaps(client: RedisClient): Promise<void> {
     if (!this.isSubscribed || this.seenVersion === null) return
+    const sentAt = Date.now()
     let version: number
     try {
       version = Number(await this.guard.run('version check', () => client.get(this.layout.version())))
@@ -154,7 +171,11 @@ export class ChangeFeed {
     } else if (expected !== null && this.seenVersion < expected) {
       this.handlers.flush()
       this.seenVersion = expected
+    } else if (expected !== null) {
+      // Every notice sent before the previous check has been heard.
+      this.confirmedUpTo = Math.max(this.confirmedUpTo, this.lastCheckSentAt)
     }
     this.versionAtLastCheck = version
+    this.lastCheckSentAt = sentAt
   }
 }

@@ -19,6 +19,14 @@ export interface RedisStoreOptions {
    * fail. @default 'closed'
    */
   failMode?: FailMode
+  /**
+   * With `failMode: 'open'`: the oldest a cached record may be — counted from when Redis last
+   * confirmed it (this process read it, or its change feed was live and had heard every notice) —
+   * to verify while Redis cannot be reached. Older ones answer `UNAVAILABLE`, so a key revoked
+   * while this process is cut off stops working here within this bound. The default rides out a
+   * Sentinel or Cluster failover with default settings. @default 60000
+   */
+  maxStaleMs?: number
   /** Longest wait for one Redis command before it counts as failed, in ms. @default 500 */
   commandTimeoutMs?: number
   /** Records kept in the process-local cache (0 disables it). @default 10000 */
@@ -50,6 +58,7 @@ export interface ResolvedRedisStoreOptions {
   client: RedisClient
   keyPrefix: string
   failMode: FailMode
+  maxStaleMs: number
   commandTimeoutMs: number
   cacheSize: number
   cacheTtlMs: number
@@ -75,6 +84,7 @@ export function resolveRedisStoreOptions(options: RedisStoreOptions): ResolvedRe
     client,
     keyPrefix,
     failMode: checkOneOf('failMode', options.failMode ?? 'closed', ['open', 'closed']),
+    maxStaleMs: optionalInteger('maxStaleMs', options.maxStaleMs, 60_000),
     commandTimeoutMs: optionalInteger('commandTimeoutMs', options.commandTimeoutMs, 500, { min: 1 }),
     cacheSize: optionalInteger('cacheSize', options.cacheSize, 10_000),
     cacheTtlMs: optionalInteger('cacheTtlMs', options.cacheTtlMs, 60_000, { min: 1 }),

@@ -2,7 +2,10 @@
  * Read-through access to key records: the process-local cache (`record-cache.ts`) while the change
  * feed is live, Redis otherwise, with concurrent misses of one id sharing a single read. A cached
  * record's credits are re-read from its pool once older than `creditsMaxAgeMs` (other processes'
- * spends are not broadcast). In fail-open mode a cached record answers when Redis cannot.
+ * spends are not broadcast). A cached record is confirmed up to the later of when it was read and
+ * when the change feed last proved it had heard every notice; it is trusted without asking Redis
+ * only while that is recent (a few gap checks), and in fail-open mode it answers when Redis cannot
+ * only while that is within `maxStaleMs` (docs/architecture.md, "Stores").
  */
 import type { StoredKey } from '@keyward/core/store'
 import type { CommandGuard, RedisClient } from './command-guard.ts'
@@ -15,6 +18,8 @@ import { RecordCache } from './record-cache.ts'
 export interface Cached {
   record: StoredKey
   pool: string
+  /** When the record was read from Redis (the command was sent), epoch ms. */
+  fetchedAt: number
   /** When `record.credits` was last read from (or written by) the pool, epoch ms. */
   creditsReadAt: number
 }
@@ -26,6 +31,18 @@ export interface RecordReaderOptions {
   negativeCacheSize: number
   negativeCacheTtlMs: number
   creditsMaxAgeMs: number
+  /** In fail-open mode, the oldest confirmation a record may have to answer when Redis cannot. */
+  maxStaleMs: number
+  /** The oldest confirmation a record may have to be served without asking Redis. */
+  trustMs: number
+}
+
+/** What the reader needs to know of the change feed. */
+export interface FeedState {
+  /** True while notices are flowing: only then may the cache be trusted. */
+  readonly subscribed: boolean
+  /** Epoch ms up to which every notice is known to have been heard (0 when unknown). */
+  readonly confirmedAt: number
 }
 
 export class RecordReader {
@@ -38,8 +55,7 @@ export class RecordReader {
     private readonly layout: KeyLayout,
     private readonly pools: CreditPools,
     private readonly options: RecordReaderOptions,
-    /** True while the change feed is live: only then may the cache be trusted. */
-    private readonly isLive: () => boolean,
+    private readonly feed: () => FeedState,
   ) {
     this.cache = new RecordCache({
       maxEntries: options.cacheSize,
@@ -53,8 +69,9 @@ export class RecordReader {
   async lookup(id: string): Promise<Cached | null> {
     if (!isStorableId(id)) return null
     const hit = this.cache.lookup(id)
-    // Without a live subscription the cache may miss invalidations: trust it only as a fallback.
-    if (hit !== undefined && !hit.stale && this.isLive()) {
+    // Without a live, recently confirmed subscription the cache may miss invalidations: trust it
+    // only as a fallback.
+    if (hit !== undefined && !hit.stale && this.isLive() && this.ageOf(hit.value) <= this.options.trustMs) {
       const cached = hit.value
       if (
         cached?.record.credits == null ||
@@ -72,14 +89,23 @@ export class RecordReader {
     try {
       return await this.fetch(id)
     } catch (error) {
-      if (this.options.failMode === 'open' && hit?.value != null) return hit.value
+      // Open mode answers from a record Redis confirmed recently enough, never from an older one:
+      // a revoke made while this process is cut off is seen within `maxStaleMs`.
+      const fallback = hit?.value
+      if (
+        this.options.failMode === 'open' &&
+        fallback != null &&
+        this.ageOf(fallback) <= this.options.maxStaleMs
+      ) {
+        return fallback
+      }
       throw error
     }
   }
 
   /** The record with `credits` as its pool holds them now (the record's copy is the initial one). */
-  async withLiveCredits(envelope: Envelope): Promise<Cached> {
-    const cached: Cached = { record: envelope.r, pool: envelope.p, creditsReadAt: Date.now() }
+  async withLiveCredits(envelope: Envelope, fetchedAt: number = Date.now()): Promise<Cached> {
+    const cached: Cached = { record: envelope.r, pool: envelope.p, fetchedAt, creditsReadAt: Date.now() }
     if (envelope.r.credits === null) return cached
     const live = await this.pools.read(envelope.p)
     return live === null ? cached : withCredits(cached, live.remaining, live.refilledAt)
@@ -104,6 +130,16 @@ export class RecordReader {
     this.cache.flush()
   }
 
+  private isLive(): boolean {
+    return this.feed().subscribed
+  }
+
+  /** Milliseconds since Redis last confirmed `cached` (read it, or the feed vouched for it). */
+  private ageOf(cached: Cached | null): number {
+    const confirmedAt = Math.max(cached?.fetchedAt ?? 0, this.feed().confirmedAt)
+    return Date.now() - confirmedAt
+  }
+
   /** One read per id at a time: concurrent misses of the same id share it. */
   private fetch(id: string): Promise<Cached | null> {
     let inFlight = this.pending.get(id)
@@ -126,7 +162,7 @@ export class RecordReader {
   private refreshCredits(id: string, cached: Cached): Promise<Cached> {
     let inFlight = this.pendingCredits.get(id)
     if (inFlight === undefined) {
-      inFlight = this.withLiveCredits({ r: cached.record, p: cached.pool })
+      inFlight = this.withLiveCredits({ r: cached.record, p: cached.pool }, cached.fetchedAt)
         .then((fresh) => {
           this.cache.refresh(id, (current) => (current.record === cached.record ? fresh : current))
           return fresh
@@ -138,8 +174,9 @@ export class RecordReader {
   }
 
   private async read(id: string): Promise<Cached | null> {
+    const sentAt = Date.now()
     const raw = await this.guard.run('get', () => this.client.get(this.layout.record(id)))
-    return raw === null ? null : this.withLiveCredits(parseEnvelope(raw))
+    return raw === null ? null : this.withLiveCredits(parseEnvelope(raw), sentAt)
   }
 }
 
@@ -152,6 +189,7 @@ function withCredits(cached: Cached, remaining: number, refilledAt: number): Cac
   }
   return {
     pool: cached.pool,
+    fetchedAt: cached.fetchedAt,
     creditsReadAt,
     record: { ...cached.record, credits: { ...credits, remaining, refilledAt } },
   }

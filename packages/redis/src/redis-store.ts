@@ -109,8 +109,12 @@ export class RedisStore implements KeyStore {
       this.guard,
       this.layout,
       this.pools,
-      resolved,
-      () => this.feed.subscribed,
+      {
+        ...resolved,
+        // A few gap checks: a feed that has not confirmed itself for this long is not trusted.
+        trustMs: 3 * resolved.gapCheckMs + resolved.commandTimeoutMs,
+      },
+      () => this.feed,
     )
     this.feed = new ChangeFeed(
       client,
