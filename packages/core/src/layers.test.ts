@@ -19,6 +19,7 @@ const LAYERS: readonly (readonly string[])[] = [
     'hashing.ts',
     'scopes.ts',
     'networks.ts',
+    'linked-map.ts',
   ],
   ['types.ts', 'credits.ts', 'policies.ts', 'records.ts'],
   ['store/'],

@@ -1,6 +1,7 @@
 // @keyward/core/store — what a `KeyStore` implementation needs beyond the root entry: the record
 // types it keeps and the credit arithmetic its atomic spend must reproduce (docs/architecture.md).
 export { type CreditSpend, refillCredits, spendFrom } from './credits.ts'
+export { LinkedMap } from './linked-map.ts'
 export type {
   KeyChanges,
   KeyStore,

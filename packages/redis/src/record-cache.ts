@@ -1,6 +1,7 @@
 /**
  * The process-local record cache in front of Redis: bounded (least recently used entries go
- * first), each entry with a safety TTL in case an invalidation is ever lost. Ids that do not exist
+ * first, found in O(1) by core's `LinkedMap`), each entry with a safety TTL in case an
+ * invalidation is ever lost. Ids that do not exist
  * are remembered for a short while in a second, separately bounded map, so a flood of made-up ids
  * cycles through that map only and can never push a real record out (docs/architecture.md,
  * "Stores"). A generation counter guards against a read that started before an invalidation and
@@ -11,6 +12,8 @@ interface Entry<T> {
   value: T
   expiresAt: number
 }
+
+import { LinkedMap } from '@keyward/core/store'
 
 export interface CacheLookup<T> {
   /** The cached value (`null` for a cached miss). */
@@ -32,9 +35,9 @@ export interface RecordCacheOptions {
 }
 
 export class RecordCache<T> {
-  private readonly entries = new Map<string, Entry<T>>()
+  private readonly entries = new LinkedMap<string, Entry<T>>()
   /** Unknown ids and when each stops counting as unknown. */
-  private readonly missing = new Map<string, number>()
+  private readonly missing = new LinkedMap<string, number>()
   private readonly invalidatedAt = new Map<string, number>()
   private generation = 0
   private flushedAt = 0
@@ -70,9 +73,7 @@ export class RecordCache<T> {
       const until = this.missing.get(id)
       return until === undefined ? undefined : { value: null, stale: until <= this.now() }
     }
-    // Re-insert so the Map's order stays least-recently-used first.
-    this.entries.delete(id)
-    this.entries.set(id, entry)
+    this.entries.touch(id)
     return { value: entry.value, stale: entry.expiresAt <= this.now() }
   }
 
@@ -93,16 +94,14 @@ export class RecordCache<T> {
     if (this.flushedAt > startedAt || (this.invalidatedAt.get(id) ?? -1) > startedAt) return
     if (value === null) {
       if (this.maxMissing === 0) return
-      this.missing.delete(id)
       this.missing.set(id, this.now() + this.missingTtlMs)
-      dropOldest(this.missing, this.maxMissing)
+      if (this.missing.size > this.maxMissing) this.missing.shift()
       return
     }
     if (this.maxEntries === 0) return
     this.missing.delete(id)
-    this.entries.delete(id)
     this.entries.set(id, { value, expiresAt: this.now() + this.ttlMs })
-    dropOldest(this.entries, this.maxEntries)
+    if (this.entries.size > this.maxEntries) this.entries.shift()
   }
 
   /** Replaces a cached value in place (e.g. fresher credits), only if it is cached. */
@@ -139,11 +138,4 @@ export class RecordCache<T> {
     this.missing.clear()
     this.invalidatedAt.clear()
   }
-}
-
-/** Drops the least recently used entry of `map` while it holds more than `max`. */
-function dropOldest(map: Map<string, unknown>, max: number): void {
-  if (map.size <= max) return
-  const oldest = map.keys().next()
-  if (!oldest.done) map.delete(oldest.value)
 }
