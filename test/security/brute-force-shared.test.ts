@@ -93,13 +93,13 @@ describe('brute-force guard shared on Redis', () => {
     expect(lookups).not.toHaveBeenCalled()
   })
 
-  it('adds up failures spread over processes', async () => {
+  it('adds up failures spread over processes: 2 + 2 of 4 points block in all three', async () => {
     const [a, b, c] = (await processes(3)) as [Process, Process, Process]
     const address = '2001:db8:51::9'
     await a.authenticate(address, madeUpKey())
     await b.authenticate(address, madeUpKey())
-    await c.authenticate(address, madeUpKey())
     await a.authenticate('2001:db8:51::10', madeUpKey())
+    await b.authenticate('2001:db8:51::11', madeUpKey())
     for (const process of [a, b, c]) {
       await until(
         () => process.keyward.guard.blockedFor(address) > 0,
@@ -133,6 +133,16 @@ describe('brute-force guard shared on Redis', () => {
     await until(() => a.keyward.guard.blockedFor('198.51.100.4') === 0, 'the unblock to reach a', 5000)
     expect(statusOf(await a.authenticate('198.51.100.4', madeUpKey()))).toBe(401)
     expect(await a.keyward.guard.blocks()).toEqual([])
+  })
+
+  it('costs no Redis command for a one-off failure, only from the second one of a network on', async () => {
+    const a = await processOn(`guard${++prefixes}:`, 60_000)
+    const commands = countCommands(a.client)
+    await a.authenticate('not-an-address-1', 'not-a-key')
+    await a.authenticate('198.51.100.7', 'not-a-key')
+    expect(commands()).toBe(0)
+    await a.authenticate('198.51.100.7', 'not-a-key')
+    await until(() => commands() === 1, 'the shared count', 5000)
   })
 
   it('costs no Redis command for a request from an address without failures', async () => {

@@ -10,12 +10,15 @@ export {
   StoreError,
 } from './errors.ts'
 export type {
+  GuardBlockedEvent,
   KeyLifecycleEvent,
   KeywardEmitter,
   KeywardEventName,
   KeywardEvents,
   VerificationEvent,
 } from './events.ts'
+export type { BruteForceGuard, GuardBlock } from './guard/brute-force-guard.ts'
+export type { BruteForceOptions } from './guard/options.ts'
 export type { Pepper } from './hashing.ts'
 export {
   type Environment,

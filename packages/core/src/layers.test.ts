@@ -23,7 +23,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ],
   ['types.ts', 'credits.ts', 'policies.ts', 'records.ts'],
   ['store/'],
-  ['events.ts', 'keyward/'],
+  ['events.ts', 'keyward/', 'guard/'],
   ['http/'],
   ['index.ts', 'adapter.ts', 'store.ts', 'testing.ts', 'testing/'],
 ]

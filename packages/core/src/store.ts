@@ -3,12 +3,15 @@
 export { type CreditSpend, refillCredits, spendFrom } from './credits.ts'
 export { LinkedMap } from './linked-map.ts'
 export type {
+  GuardBlock,
   KeyChanges,
   KeyStore,
   ListOptions,
   ListPage,
   PolicyLimiter,
   RateLimiterResult,
+  SharedGuardListener,
+  SharedGuardState,
 } from './store/interface.ts'
 export type { ResolvedPolicy, StoredCredits, StoredKey } from './types.ts'
 export {

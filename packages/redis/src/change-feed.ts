@@ -23,6 +23,14 @@ export interface ChangeFeedHandlers {
   flush(): void
 }
 
+/** Another channel carried on the feed's connection (e.g. the shared guard's). */
+export interface FeedChannel {
+  /** A message published on the channel. */
+  message(text: string): void
+  /** The subscription is (again) in place: messages sent while it was not were missed. */
+  subscribed(): void
+}
+
 export class ChangeFeed {
   /** Identifies this store's own notices, so it does not act on them twice. */
   private readonly origin = randomBytes(9).toString('base64url')
@@ -37,6 +45,8 @@ export class ChangeFeed {
   private readonly gapTimer: NodeJS.Timeout
   private resubscribeTimer: NodeJS.Timeout | undefined
   private closed = false
+  /** Further channels on the same connection, resubscribed with it. */
+  private readonly channels = new Map<string, FeedChannel>()
 
   constructor(
     client: RedisClient,
@@ -71,6 +81,26 @@ export class ChangeFeed {
     return `${this.origin} ${kind} ${id}`
   }
 
+  /**
+   * Subscribes `channel` too, on the feed's connection: kept across reconnects, and
+   * `handler.subscribed` runs each time the subscription is (re)made. Returns unsubscribe.
+   */
+  listen(channel: string, handler: FeedChannel): () => void {
+    this.channels.set(channel, handler)
+    // Subscribed already (or subscribing without it): add it now; otherwise the next subscribe does.
+    if (this.subscriber.status === 'ready') {
+      this.subscriber.subscribe(channel).then(
+        () => handler.subscribed(),
+        () => {},
+      )
+    }
+    return () => {
+      if (this.channels.get(channel) !== handler) return
+      this.channels.delete(channel)
+      if (this.subscriber.status === 'ready') this.subscriber.unsubscribe(channel).catch(() => {})
+    }
+  }
+
   close(): void {
     this.closed = true
     clearTimeout(this.resubscribeTimer)
@@ -94,9 +124,10 @@ export class ChangeFeed {
       const current = ++attempt
       lost()
       subscriber
-        .subscribe(channel)
+        .subscribe(channel, ...this.channels.keys())
         .then(async () => {
           if (this.closed || current !== attempt || subscriber.status !== 'ready') return
+          for (const handler of this.channels.values()) handler.subscribed()
           this.handlers.flush()
           this.isSubscribed = true
           this.versionAtLastCheck = null
@@ -129,7 +160,10 @@ export class ChangeFeed {
       })
     })
     subscriber.on('message', (from: string, message: string) => {
-      if (from !== channel) return
+      if (from !== channel) {
+        this.channels.get(from)?.message(message)
+        return
+      }
       const [origin, kind, id, versionText] = message.split(' ')
       if (id === undefined || !isStorableId(id)) return
       this.heard(Number(versionText))

@@ -17,6 +17,7 @@ import type {
   ListPage,
   PolicyLimiter,
   ResolvedPolicy,
+  SharedGuardState,
   StoredKey,
 } from '@keyward/core/store'
 import { ChangeFeed } from './change-feed.ts'
@@ -35,6 +36,7 @@ import {
   SPEND_SCRIPT,
   WRITE_POOL_SCRIPT,
 } from './scripts.ts'
+import { RedisSharedGuard } from './shared-guard.ts'
 
 type ScriptReply = number | null
 
@@ -72,6 +74,8 @@ function requireStorableId(id: string): void {
 export class RedisStore implements KeyStore {
   readonly shared = true
   readonly failMode: FailMode
+  /** The brute-force guard's failure counts and blocks, shared by every process on this Redis. */
+  readonly sharedGuard: SharedGuardState
   private readonly client: RedisClient
   private readonly scripts: ScriptedClient
   private readonly layout: KeyLayout
@@ -130,6 +134,7 @@ export class RedisStore implements KeyStore {
       },
       resolved.gapCheckMs,
     )
+    this.sharedGuard = new RedisSharedGuard(client, this.guard, this.layout, this.feed)
   }
 
   /** The key prefix this store writes under (for tooling and tests). */

@@ -1,8 +1,9 @@
 /**
  * `createKeyward`: validates the options once, then wires the key manager (`keys.*`), the verify
- * pipeline and the event emitter around one `KeyStore`.
+ * pipeline, the brute-force guard and the event emitter around one `KeyStore`.
  */
 import { KeywardEmitter } from '../events.ts'
+import { type BruteForceGuard, createBruteForceGuard } from '../guard/brute-force-guard.ts'
 import type { Environment } from '../key-format.ts'
 import type { KeyStore } from '../store/interface.ts'
 import type { VerifiedKey, VerifyOptions, VerifyResult } from '../types.ts'
@@ -18,6 +19,11 @@ export interface Keyward {
   readonly store: KeyStore
   readonly keys: KeyManager
   readonly events: KeywardEmitter
+  /**
+   * The brute-force guard every `apiKeyAuth` of this instance shares: `blocks()` lists the client
+   * networks blocked, `unblock(address)` lifts one (in every process, on a shared store).
+   */
+  readonly guard: BruteForceGuard
   /** Checks a presented key; never throws, whatever the input (see `VerifyResult`). */
   verify(token: string | null | undefined, options?: VerifyOptions): Promise<VerifyResult>
   /**
@@ -45,6 +51,7 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
   const events = new KeywardEmitter()
   const verifier = createVerifier(config, events)
   const keys = createKeyManager(config, events)
+  const guard = createBruteForceGuard(config.bruteForce, { store: config.store, events, now: config.now })
   // Ended keys are deleted once past their retention; every process may run it, it is idempotent.
   const purgeTimer =
     config.keyRetentionMs === null
@@ -60,6 +67,7 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
     store: config.store,
     keys,
     events,
+    guard,
     verify: verifier.verify,
     extend: verifier.extend,
     now: config.now,
@@ -67,6 +75,7 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
       if (closed) return
       closed = true
       clearInterval(purgeTimer)
+      guard.close()
       events.removeAll()
       await config.store.close()
     },

@@ -3,6 +3,11 @@
  * the key manager share. Every mistake is a `ConfigError` naming the option.
  */
 import { ConfigError } from '../errors.ts'
+import {
+  type BruteForceOptions,
+  type ResolvedBruteForceOptions,
+  resolveBruteForceOptions,
+} from '../guard/options.ts'
 import { KeyHasher, type Pepper } from '../hashing.ts'
 import { type Environment, PREFIX_PATTERN, type RandomSource } from '../key-format.ts'
 import { resolvePolicies } from '../policies.ts'
@@ -38,6 +43,15 @@ export interface KeywardOptions {
    * @default 30 days
    */
   keyRetentionMs?: number | false
+  /**
+   * The brute-force guard, shared by every `apiKeyAuth` of this instance: after `points` failed
+   * attempts (keys that do not work) from one client network within `duration` seconds, that
+   * network gets 429 for `blockDuration` seconds, before any lookup. IPv6 clients count by their
+   * `ipv6Prefix`; at most `maxAddresses` networks are remembered. On a store with a `sharedGuard`
+   * (RedisStore) counts and blocks are shared by every process. `false` turns it off.
+   * @default { points: 20, duration: 60, blockDuration: 300, ipv6Prefix: 64, maxAddresses: 100000 }
+   */
+  bruteForce?: BruteForceOptions | false
 }
 
 /** The validated options, shared by the verify pipeline and the key manager. */
@@ -53,6 +67,8 @@ export interface KeywardConfig {
   unavailableRetryAfterMs: number
   /** `null`: ended keys are kept forever. */
   keyRetentionMs: number | null
+  /** `null`: the brute-force guard is off. */
+  bruteForce: ResolvedBruteForceOptions | null
 }
 
 export function resolveOptions(options: KeywardOptions): KeywardConfig {
@@ -103,5 +119,6 @@ export function resolveOptions(options: KeywardOptions): KeywardConfig {
             undefined,
             ' (ms)',
           ),
+    bruteForce: resolveBruteForceOptions('bruteForce', options.bruteForce),
   }
 }
