@@ -1,5 +1,13 @@
 import { describe, expectTypeOf, it } from 'vitest'
-import type { KeyRecord, VerifiedKey, VerifyFailure, VerifyResult, VerifySuccess } from './index.ts'
+import type {
+  GuardBlock,
+  GuardBlockedEvent,
+  KeyRecord,
+  VerifiedKey,
+  VerifyFailure,
+  VerifyResult,
+  VerifySuccess,
+} from './index.ts'
 import { createKeyward } from './index.ts'
 
 describe('public types', () => {
@@ -46,5 +54,16 @@ describe('public types', () => {
       }
     }
     expectTypeOf(label).parameter(0).toEqualTypeOf<VerifyFailure>()
+  })
+
+  it("types keyward.guard and the 'guard.blocked' event", () => {
+    const keyward = createKeyward({ bruteForce: { points: 5 } })
+    keyward.events.on('guard.blocked', (event) => {
+      expectTypeOf(event).toEqualTypeOf<GuardBlockedEvent>()
+      expectTypeOf(event.network).toBeString()
+      expectTypeOf(event.until).toBeNumber()
+    })
+    expectTypeOf(keyward.guard.blocks).returns.resolves.toEqualTypeOf<GuardBlock[]>()
+    expectTypeOf(keyward.guard.unblock).returns.resolves.toBeBoolean()
   })
 })
