@@ -70,6 +70,8 @@ const VERIFIED_IDS = 10_000
 const SHARE_FROM = 2
 /** Longest client address text counted as given when it is not an IP address. */
 const MAX_ADDRESS_LENGTH = 128
+/** Addresses whose network is remembered: clients repeat, and parsing IPv6 is the costly part. */
+const RECENT_ADDRESSES = 1024
 
 class Attempt implements GuardAttempt {
   constructor(
@@ -114,6 +116,7 @@ class InProcessGuard implements BruteForceGuard {
   readonly enabled = true
   private readonly table: AddressTable
   private readonly verified = new VerifiedIds(VERIFIED_IDS)
+  private readonly recentNetworks = new Map<string, string>()
   private readonly shared: SharedGuardState | null
   private readonly events: KeywardEmitter
   private readonly now: () => number
@@ -276,6 +279,11 @@ class InProcessGuard implements BruteForceGuard {
   }
 
   private networkOf(address: string): string {
-    return clientNetwork(address, this.options.ipv6Prefix) ?? address.slice(0, MAX_ADDRESS_LENGTH)
+    let network = this.recentNetworks.get(address)
+    if (network !== undefined) return network
+    network = clientNetwork(address, this.options.ipv6Prefix) ?? address.slice(0, MAX_ADDRESS_LENGTH)
+    if (this.recentNetworks.size >= RECENT_ADDRESSES) this.recentNetworks.clear()
+    this.recentNetworks.set(address, network)
+    return network
   }
 }
