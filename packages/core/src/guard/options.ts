@@ -18,8 +18,8 @@ export interface BruteForceOptions {
   ipv6Prefix?: number
   /**
    * Memory cap: client networks remembered at once (counted or blocked). Past it, expired entries
-   * go first, then the oldest counts; a live block only when nothing else is left. ~100 bytes
-   * each. @default 100000
+   * go first, then the oldest counts; a live block only when nothing else is left. ~300 bytes of
+   * heap each. @default 100000
    */
   maxAddresses?: number
 }
