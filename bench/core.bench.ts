@@ -2,11 +2,13 @@
  * Core verify throughput against its floor: one HMAC-SHA-256 of a key, the one cryptographic
  * operation verify cannot avoid. Cases run interleaved (A B C A B C …) in one process so machine
  * noise hits them alike; the table reports the median of the rounds and the ratio to the floor.
- * A second table prices two per-request checks by same-run pairs: the brute-force guard (the
- * authenticator with and without it) and a key's `allowedNetworks` (verify with and without).
+ * Usage recording is on (the default) except in the `usage: false` rows, which give its cost.
+ * The last table prices two per-request checks in the same way, by alternating pairs: the
+ * brute-force guard (the authenticator with and without it) and a key's `allowedNetworks`
+ * (verify with and without), plus each timed alone.
  */
 import { createHmac, randomBytes } from 'node:crypto'
-import { createKeyward } from '@keyward/core'
+import { createKeyward, parseKey } from '@keyward/core'
 import { createAuthenticator, type HttpRequestView } from '@keyward/core/adapter'
 // The allowlist itself is internal to verify; timed alone too, to see past the pairs' noise.
 import { NetworkAllowlist, parseCidr } from '../packages/core/src/networks.ts'
@@ -36,6 +38,19 @@ async function measure(bench: Case): Promise<number> {
   return ops / (Number(now - start) / 1e9)
 }
 
+/** CPU µs (user + system) this process spends per op: steadier than wall time on a shared machine. */
+async function cpuPerOp(bench: Case, ms: number): Promise<number> {
+  let ops = 0
+  const cpu = process.cpuUsage()
+  const deadline = performance.now() + ms
+  while (performance.now() < deadline) {
+    for (let i = 0; i < 256; i++) await bench.run()
+    ops += 256
+  }
+  const used = process.cpuUsage(cpu)
+  return (used.user + used.system) / ops
+}
+
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.floor(sorted.length / 2)] as number
@@ -49,7 +64,22 @@ const limited = createKeyward({
   secret,
   rateLimit: { points: 1_000_000_000, duration: 3600 },
 })
+const unrecorded = createKeyward({ prefix: 'acme', secret, usage: false })
+const unrecordedLimited = createKeyward({
+  prefix: 'acme',
+  secret,
+  usage: false,
+  rateLimit: { points: 1_000_000_000, duration: 3600 },
+})
 const { key } = await plain.keys.create({ ownerId: 'org_1', scopes: ['orders:read', 'invoices:*'] })
+const { key: unrecordedKey } = await unrecorded.keys.create({
+  ownerId: 'org_1',
+  scopes: ['orders:read', 'invoices:*'],
+})
+const { key: unrecordedLimitedKey } = await unrecordedLimited.keys.create({
+  ownerId: 'org_1',
+  scopes: ['orders:read'],
+})
 const { key: limitedKey } = await limited.keys.create({ ownerId: 'org_1', scopes: ['orders:read'] })
 const { key: creditKey } = await plain.keys.create({
   ownerId: 'org_1',
@@ -82,7 +112,6 @@ const busyRequest = request(busyKey, '203.0.113.10')
 await busyGuard.authenticate(request(badChecksum, '198.51.100.1'))
 const v4 = { clientAddress: '203.0.113.10' }
 const v6 = { clientAddress: '2001:db8::10' }
-const guardedId = guardedKey.split('_')[2] as string
 const allowlist = () =>
   new NetworkAllowlist(['203.0.113.0/24', '2001:db8::/32'].map((cidr) => parseCidr(cidr)!))
 const repeatAllowlist = allowlist()
@@ -98,6 +127,8 @@ const checks = [
   (await plain.verify(key, { scopes: 'invoices:read' })).valid,
   (await limited.verify(limitedKey)).valid,
   (await plain.verify(creditKey)).valid,
+  (await unrecorded.verify(unrecordedKey, { scopes: 'invoices:read' })).valid,
+  (await unrecordedLimited.verify(unrecordedLimitedKey)).valid,
   !(await plain.verify(badChecksum)).valid,
   (await plain.verify(networkKey, v4)).valid,
   (await plain.verify(networkKey, v6)).valid,
@@ -123,77 +154,6 @@ const cases: Case[] = [
   { name: 'verify: valid key + rate limit (memory)', async: true, run: () => limited.verify(limitedKey) },
   { name: 'verify: valid key + credits', async: true, run: () => plain.verify(creditKey) },
   { name: 'verify: checksum-invalid key (no lookup)', async: true, run: () => plain.verify(badChecksum) },
-  { name: 'verify: valid key, IPv4 client, no allowlist', async: true, run: () => plain.verify(key, v4) },
-  {
-    name: 'verify: valid key, IPv4 client, 2-network allowlist',
-    async: true,
-    run: () => plain.verify(networkKey, v4),
-  },
-  { name: 'verify: valid key, IPv6 client, no allowlist', async: true, run: () => plain.verify(key, v6) },
-  {
-    name: 'verify: valid key, IPv6 client, 2-network allowlist',
-    async: true,
-    run: () => plain.verify(networkKey, v6),
-  },
-  {
-    name: 'authenticate: valid key, guard off',
-    async: true,
-    run: () => withoutGuard.authenticate(cleanRequest),
-  },
-  {
-    name: 'authenticate: valid key, guard on (address without failures)',
-    async: true,
-    run: () => withGuard.authenticate(cleanRequest),
-  },
-  {
-    name: 'authenticate: valid key, guard on, another network failing',
-    async: true,
-    run: () => busyGuard.authenticate(busyRequest),
-  },
-  {
-    name: 'alone: guard admit + settle, verified id, nobody failing',
-    async: false,
-    run: () => guarded.guard.settle(guarded.guard.admit('203.0.113.10', guardedId), 'VALID'),
-  },
-  {
-    name: 'alone: guard admit + settle, verified id, another network failing',
-    async: false,
-    run: () => busy.guard.settle(busy.guard.admit('203.0.113.10', busyKey.split('_')[2] as string), 'VALID'),
-  },
-  {
-    name: 'alone: allowlist check, same client address',
-    async: false,
-    run: () => repeatAllowlist.allows('2001:db8::10'),
-  },
-  {
-    name: 'alone: allowlist check, 1,000 rotating addresses (IPv4 and IPv6)',
-    async: false,
-    run: () => rotateAllowlist.allows(rotating[turn++ % 1000]),
-  },
-]
-
-/** Same-run pairs: what the second case adds to the first, per request. */
-const pairs: [string, string, string][] = [
-  [
-    'brute-force guard, address without failures',
-    'authenticate: valid key, guard off',
-    'authenticate: valid key, guard on (address without failures)',
-  ],
-  [
-    'brute-force guard, while another network is failing',
-    'authenticate: valid key, guard off',
-    'authenticate: valid key, guard on, another network failing',
-  ],
-  [
-    'allowlist of 2 networks, IPv4 client',
-    'verify: valid key, IPv4 client, no allowlist',
-    'verify: valid key, IPv4 client, 2-network allowlist',
-  ],
-  [
-    'allowlist of 2 networks, IPv6 client',
-    'verify: valid key, IPv6 client, no allowlist',
-    'verify: valid key, IPv6 client, 2-network allowlist',
-  ],
 ]
 
 const samples = new Map<string, number[]>(cases.map((bench) => [bench.name, []]))
@@ -213,19 +173,143 @@ for (const bench of cases) {
   )
 }
 
-// Each round times both cases of a pair back to back: the median of the per-round differences is
-// steadier than the difference of the medians on a busy machine.
-const microseconds = (name: string) => samples.get(name)!.map((opsPerSecond) => 1e6 / opsPerSecond)
+// Usage recording's cost, in pairs: the same verify with recording on (the default) and with
+// `usage: false`, in many short rounds that alternate which side runs first; each round gives one
+// ratio of the two sides' CPU time per op, and the table reports the median ratio. On a busy
+// machine, which case a measurement follows moves it by up to ±15 %; adjacent pairs share that.
+const PAIR_ROUNDS = Number(process.env.BENCH_PAIR_ROUNDS ?? 41)
+const pairs: { name: string; recorded: Case; bare: Case }[] = [
+  {
+    name: 'valid key + scope check',
+    recorded: cases[1]!,
+    bare: { name: '', async: true, run: () => unrecorded.verify(unrecordedKey, { scopes: 'invoices:read' }) },
+  },
+  {
+    name: 'valid key + rate limit (memory)',
+    recorded: cases[2]!,
+    bare: { name: '', async: true, run: () => unrecordedLimited.verify(unrecordedLimitedKey) },
+  },
+]
+const paired = pairs.map(() => ({ recorded: [] as number[], bare: [] as number[], ratios: [] as number[] }))
+for (const pair of pairs) await cpuPerOp(pair.bare, ROUND_MS) // warm-up
+for (let round = 0; round < PAIR_ROUNDS; round++) {
+  for (const [index, pair] of pairs.entries()) {
+    const sample = paired[index]!
+    const recordedFirst = round % 2 === 0
+    const first = await cpuPerOp(recordedFirst ? pair.recorded : pair.bare, ROUND_MS / 4)
+    const second = await cpuPerOp(recordedFirst ? pair.bare : pair.recorded, ROUND_MS / 4)
+    const [recorded, bare] = recordedFirst ? [first, second] : [second, first]
+    sample.recorded.push(recorded)
+    sample.bare.push(bare)
+    sample.ratios.push(recorded / bare)
+  }
+}
+// The reporting path alone (the clock read, the counter bump, the `verification` check), per call.
+const reportRuns = 2_000_000
+const reportKeyId = parseKey(key)!.id
+for (let i = 0; i < reportRuns; i++) plain.recordVerification('VALID', reportKeyId, 'org_1', 0)
+const reportStart = process.hrtime.bigint()
+for (let i = 0; i < reportRuns; i++) plain.recordVerification('VALID', reportKeyId, 'org_1', 0)
+const reportNs = Number(process.hrtime.bigint() - reportStart) / reportRuns
+
 console.log(
-  '\n| check (same-run pair) | without µs/op | with µs/op | added µs/request (median of rounds) | per-round range |',
+  `\nUsage recording: CPU µs per verify, ${PAIR_ROUNDS} alternating rounds × ${ROUND_MS / 4} ms per side; cost = median of the per-round ratios\n`,
 )
-console.log('|---|---:|---:|---:|---:|')
-for (const [label, without, withIt] of pairs) {
-  const base = microseconds(without)
-  const added = microseconds(withIt)
-  const deltas = added.map((value, round) => value - (base[round] as number))
+console.log('| verify | recording on CPU µs/op | usage: false CPU µs/op | recording costs |')
+console.log('|---|---:|---:|---:|')
+for (const [index, pair] of pairs.entries()) {
+  const { recorded, bare, ratios } = paired[index]!
   console.log(
-    `| ${label} | ${median(base).toFixed(2)} | ${median(added).toFixed(2)} | ${median(deltas).toFixed(2)} | ${Math.min(...deltas).toFixed(2)} … ${Math.max(...deltas).toFixed(2)} |`,
+    `| ${pair.name} | ${median(recorded).toFixed(2)} | ${median(bare).toFixed(2)} | ${((median(ratios) - 1) * 100).toFixed(1)} % |`,
   )
 }
-for (const keyward of [plain, limited, guarded, busy]) await keyward.close()
+console.log(
+  `\n\`keyward.recordVerification\` alone (what verify adds per outcome): ${reportNs.toFixed(0)} ns per call`,
+)
+
+// The guard and the allowlist, priced like usage recording: alternating pairs, CPU µs per op; here
+// the table reports the median of the per-round differences, in µs per request.
+const verifyCase = (name: string, run: () => unknown): Case => ({ name, async: true, run })
+const checkPairs: { name: string; without: Case; with: Case }[] = [
+  {
+    name: 'brute-force guard, address without failures (authenticator)',
+    without: verifyCase('', () => withoutGuard.authenticate(cleanRequest)),
+    with: verifyCase('', () => withGuard.authenticate(cleanRequest)),
+  },
+  {
+    name: 'brute-force guard, while another network is failing (authenticator)',
+    without: verifyCase('', () => withoutGuard.authenticate(cleanRequest)),
+    with: verifyCase('', () => busyGuard.authenticate(busyRequest)),
+  },
+  {
+    name: 'allowlist of 2 networks, IPv4 client (verify)',
+    without: verifyCase('', () => plain.verify(key, v4)),
+    with: verifyCase('', () => plain.verify(networkKey, v4)),
+  },
+  {
+    name: 'allowlist of 2 networks, IPv6 client (verify)',
+    without: verifyCase('', () => plain.verify(key, v6)),
+    with: verifyCase('', () => plain.verify(networkKey, v6)),
+  },
+]
+const checkSamples = checkPairs.map(() => ({
+  without: [] as number[],
+  with: [] as number[],
+  added: [] as number[],
+}))
+for (const pair of checkPairs) await cpuPerOp(pair.with, ROUND_MS) // warm-up
+for (let round = 0; round < PAIR_ROUNDS; round++) {
+  for (const [index, pair] of checkPairs.entries()) {
+    const sample = checkSamples[index]!
+    const withFirst = round % 2 === 0
+    const first = await cpuPerOp(withFirst ? pair.with : pair.without, ROUND_MS / 4)
+    const second = await cpuPerOp(withFirst ? pair.without : pair.with, ROUND_MS / 4)
+    const [withIt, without] = withFirst ? [first, second] : [second, first]
+    sample.with.push(withIt)
+    sample.without.push(without)
+    sample.added.push(withIt - without)
+  }
+}
+/** Nanoseconds per call of a synchronous check, timed alone. */
+function alone(run: () => unknown): number {
+  const runs = 2_000_000
+  for (let i = 0; i < runs; i++) run()
+  const started = process.hrtime.bigint()
+  for (let i = 0; i < runs; i++) run()
+  return Number(process.hrtime.bigint() - started) / runs
+}
+const guardedId = parseKey(guardedKey)!.id
+const busyId = parseKey(busyKey)!.id
+const aloneRows: [string, number][] = [
+  [
+    'guard admit + settle, verified id, nobody failing',
+    alone(() => guarded.guard.settle(guarded.guard.admit('203.0.113.10', guardedId), 'VALID')),
+  ],
+  [
+    'guard admit + settle, verified id, another network failing',
+    alone(() => busy.guard.settle(busy.guard.admit('203.0.113.10', busyId), 'VALID')),
+  ],
+  ['allowlist check, the same client address', alone(() => repeatAllowlist.allows('2001:db8::10'))],
+  [
+    'allowlist check, 1,000 rotating addresses (half IPv6): every check parses',
+    alone(() => rotateAllowlist.allows(rotating[turn++ % 1000])),
+  ],
+]
+
+console.log(
+  `\nGuard and allowlist: CPU µs per request, ${PAIR_ROUNDS} alternating rounds × ${ROUND_MS / 4} ms per side; added = median of the per-round differences\n`,
+)
+console.log('| check | without CPU µs/op | with CPU µs/op | added µs/request |')
+console.log('|---|---:|---:|---:|')
+for (const [index, pair] of checkPairs.entries()) {
+  const sample = checkSamples[index]!
+  console.log(
+    `| ${pair.name} | ${median(sample.without).toFixed(2)} | ${median(sample.with).toFixed(2)} | ${median(sample.added).toFixed(2)} |`,
+  )
+}
+console.log('\n| timed alone | ns per call |')
+console.log('|---|---:|')
+for (const [name, ns] of aloneRows) console.log(`| ${name} | ${ns.toFixed(0)} |`)
+await Promise.all(
+  [plain, limited, unrecorded, unrecordedLimited, guarded, busy].map((keyward) => keyward.close()),
+)

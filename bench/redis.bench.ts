@@ -2,11 +2,13 @@
  * RedisStore against MemoryStore, in one run on one machine: verify throughput in process, the
  * Redis commands one verified request costs (counted at the client as round trips, and at the
  * server from `INFO commandstats`, which also counts the commands run inside scripts), how fast a
- * revoke reaches another store, and — when `@keyward/hono` and autocannon are installed — the
- * same over real HTTP. It starts its own `redis-server` on a free loopback port.
+ * revoke reaches another store, usage recording's cost in round trips and how fast its flush
+ * writes, and — when `@keyward/hono` and autocannon are installed — the same over real HTTP. It
+ * starts its own `redis-server` on a free loopback port.
  */
 import { createServer as createHttpServer } from 'node:http'
 import { createKeyward, type Keyward, MemoryStore } from '@keyward/core'
+import { randomBase62 } from '@keyward/core/testing'
 import { RedisStore } from '@keyward/redis'
 import { Redis } from 'ioredis'
 import { startRedisServer } from '../test/support/redis-server.ts'
@@ -20,6 +22,8 @@ const SECRET = 'bench-pepper-0123456789abcdefghijklmnopqrstuvwxyz'
 const POLICY = { points: 1_000_000_000, duration: 3600 }
 
 const server = await startRedisServer()
+/** Keywards sharing a store closed only at the end (closing a keyward closes its store). */
+const toClose: Keyward[] = []
 const clients: Redis[] = []
 function connect(): Redis {
   const client = new Redis({ host: server.host, port: server.port })
@@ -72,6 +76,13 @@ const { key: unlimitedKey } = await createKeyward({
   store: redisStore,
 }).keys.create({ ownerId: 'org_bench' })
 const bare = createKeyward({ prefix: 'acme', secret: SECRET, store: redisStore })
+// An owner's limit and pool beside the key's own limit: still one round trip.
+await redis.owners.set('org_shared', { rateLimit: POLICY, credits: { remaining: 1_000_000_000_000 } })
+const { key: ownerKey } = await redis.keys.create({ ownerId: 'org_shared', rateLimit: POLICY })
+// The same, local-first (reconciled every 100 ms in the background) and without credits: none.
+const LOCAL = { ...POLICY, sync: { intervalMs: 100 } }
+await redis.owners.set('org_local', { rateLimit: LOCAL })
+const { key: localKey } = await redis.keys.create({ ownerId: 'org_local', rateLimit: LOCAL })
 
 interface Case {
   name: string
@@ -89,6 +100,18 @@ const cases: Case[] = [
   { name: 'MemoryStore: verify + rate limit', keyward: memory, key: memoryKey },
   { name: 'RedisStore: verify + rate limit', keyward: redis, key: redisKey, counted: true },
   { name: 'RedisStore: verify + rate limit + credits', keyward: redis, key: creditKey, counted: true },
+  {
+    name: 'RedisStore: verify + key limit + owner limit + owner credits',
+    keyward: redis,
+    key: ownerKey,
+    counted: true,
+  },
+  {
+    name: 'RedisStore: verify + local-first key limit + local-first owner limit',
+    keyward: redis,
+    key: localKey,
+    counted: true,
+  },
 ]
 for (const { name, keyward, key } of cases) {
   const result = await keyward.verify(key)
@@ -172,11 +195,89 @@ console.log(
   `median ${median(latencies).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms (the same pub/sub path as across processes)`,
 )
 
+await usageSection()
 await httpSection()
 
-await Promise.all([memory.close(), memoryBare.close(), redis.close(), other.close()])
+await Promise.all([
+  memory.close(),
+  memoryBare.close(),
+  redis.close(),
+  other.close(),
+  ...toClose.map((k) => k.close()),
+])
 for (const client of clients) client.disconnect()
 await server.dispose()
+
+// ——— Usage: round trips with recording on and off, the flush's own commands, flush throughput ———
+
+async function usageSection(): Promise<void> {
+  // On the counted client; the timer is pushed out of the way so the count is what verify waits for.
+  const on = createKeyward({
+    prefix: 'acme',
+    secret: SECRET,
+    store: redisStore,
+    rateLimit: POLICY,
+    usage: { flushIntervalMs: 3_600_000 },
+  })
+  const off = createKeyward({
+    prefix: 'acme',
+    secret: SECRET,
+    store: redisStore,
+    rateLimit: POLICY,
+    usage: false,
+  })
+  const rows: string[] = []
+  for (const [name, keyward] of [
+    ['verify + rate limit, usage recording on', on],
+    ['verify + rate limit, usage: false', off],
+  ] as const) {
+    const { key } = await keyward.keys.create({ ownerId: 'org_usage_bench' })
+    for (let index = 0; index < 200; index++) await keyward.verify(key)
+    const before = sent()
+    for (let index = 0; index < COUNTED; index++) await keyward.verify(key)
+    rows.push(`| ${name} | ${((sent() - before) / COUNTED).toFixed(2)} |`)
+  }
+  const beforeFlush = sent()
+  await on.usage.flush()
+  const flushCommands = sent() - beforeFlush
+
+  // Flush throughput: DISTINCT keys (of 100 owners), one verification each, written by one flush.
+  const DISTINCT = Number(process.env.BENCH_USAGE_KEYS ?? 20_000)
+  const flushStore = new RedisStore({ client: connect(), commandTimeoutMs: 10_000 })
+  const flusher = createKeyward({
+    prefix: 'acme',
+    secret: SECRET,
+    store: flushStore,
+    usage: { flushIntervalMs: 3_600_000, maxPending: 1_000_000 },
+  })
+  const timings: number[] = []
+  for (let trial = 0; trial < 3; trial++) {
+    for (let index = 0; index < DISTINCT; index++) {
+      const code = index % 10 === 0 ? 'RATE_LIMITED' : 'VALID'
+      flusher.recordVerification(code, randomBase62(12), `org_${index % 100}`, 1)
+    }
+    const started = performance.now()
+    await flusher.usage.flush()
+    timings.push(performance.now() - started)
+  }
+  const flushMs = median(timings)
+
+  console.log(`\n### Usage recording (${COUNTED} verifies after warm-up, counted at the client)\n`)
+  console.log('| case | Redis commands per verify (blocking round trips) |')
+  console.log('|---|---:|')
+  for (const row of rows) console.log(row)
+  console.log(
+    `\nThe flush of those ${COUNTED + 200} verifications (one key) sent ${flushCommands} commands in the background: ` +
+      `${(flushCommands / (COUNTED + 200)).toFixed(4)} per verification, none of them awaited by a request.`,
+  )
+  console.log(
+    `\nFlush throughput: ${DISTINCT.toLocaleString('en-US')} distinct keys (100 owners, one verification each) in one flush, ` +
+      `batches of 1000: median of 3 trials ${flushMs.toFixed(0)} ms = ${format(DISTINCT / (flushMs / 1000))} keys/s`,
+  )
+  // `on` and `off` share the bench's store, which closing them would close: they go at the end.
+  toClose.push(on, off)
+  await flusher.close()
+}
 
 // ——— HTTP: Hono + keyward on memory vs Redis, when the Hono adapter and autocannon exist ———
 

@@ -7,6 +7,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { USAGE_OUTCOMES } from '@keyward/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -56,7 +57,7 @@ const run = async (index: number) => {
 }
 
 describe('pnpm start (examples/demo)', () => {
-  it('prints a read-only key, an admin key and five commands', () => {
+  it('prints a read-only key, an admin key and six commands', () => {
     expect(banner).toMatch(new RegExp(`READ_KEY=${KEY.source}`))
     expect(banner).toMatch(new RegExp(`ADMIN_KEY=${KEY.source}`))
     expect(commands.map((entry) => entry.comment.slice(0, 6))).toEqual([
@@ -65,6 +66,7 @@ describe('pnpm start (examples/demo)', () => {
       '# 3. 4',
       '# 4. 2',
       '# 5. 4',
+      '# 6. 2',
     ])
   })
 
@@ -106,6 +108,26 @@ describe('pnpm start (examples/demo)', () => {
     const output = await run(4)
     expect(output).toMatch(/^HTTP\/1\.1 401/)
     expect(output).toMatch(/^www-authenticate: Bearer realm="demo"\r?$/im)
+  })
+
+  it("#6 shows the read key's usage: every request above, per outcome, in minute buckets", async () => {
+    const usage = JSON.parse(await run(5)) as {
+      keyId: string
+      lastUsedAt: string | null
+      granularity: string
+      buckets: { start: string; requests: number; counts: Record<string, number> }[]
+      totals: { requests: number; counts: Record<string, number> }
+    }
+    const readKey = banner.match(new RegExp(`READ_KEY=(${KEY.source})`))?.[1] as string
+    expect(usage.keyId).toBe(readKey.split('_')[2])
+    expect(usage.granularity).toBe('minute')
+    expect(usage.buckets.length).toBeGreaterThanOrEqual(5)
+    expect(Object.keys(usage.buckets[0]!.counts)).toHaveLength(USAGE_OUTCOMES.length)
+    // #1 and #2 (requireScopes refuses after a valid verification), then #3's burst of ten.
+    expect(usage.totals.requests).toBe(12)
+    expect(usage.totals.counts.VALID! + usage.totals.counts.RATE_LIMITED!).toBe(12)
+    expect(usage.totals.counts.RATE_LIMITED).toBeGreaterThanOrEqual(5)
+    expect(usage.lastUsedAt).not.toBeNull()
   })
 
   it('stops cleanly on SIGTERM', async () => {

@@ -1,7 +1,8 @@
 /**
  * The demo behind `pnpm start`: a Hono API guarded by keyward. At start it mints a read-only key
  * (rate limited to 5 requests per 10 s, so a burst shows 429) and an admin key, and prints
- * ready-to-paste curl commands for a success with RateLimit headers, a 403, a 429 and `/v1/me`.
+ * ready-to-paste curl commands for a success with RateLimit headers, a 403, a 429, `/v1/me`, a 401
+ * and, last, the read key's usage from all of those (`/v1/keys/:id/usage`, admin only).
  */
 import { serve } from '@hono/node-server'
 import { createKeyward, type Keyward } from '@keyward/core'
@@ -25,6 +26,18 @@ function createApp(keyward: Keyward): Hono<{ Variables: Variables }> {
   app.get('/v1/keys', requireScopes('admin', { realm: 'demo' }), async (c) => {
     const page = await keyward.keys.list({ ownerId: c.get('apiKey').ownerId })
     return c.json(page)
+  })
+  // One of the caller's keys: its usage over the last 5 minutes, by minute. usage.get flushes this
+  // process's pending counts first, so the requests just made are in it.
+  app.get('/v1/keys/:id/usage', requireScopes('admin', { realm: 'demo' }), async (c) => {
+    const record = await keyward.keys.get(c.req.param('id'))
+    if (record === null || record.ownerId !== c.get('apiKey').ownerId)
+      return c.json({ error: 'no such key' }, 404)
+    const usage = await keyward.usage.get(
+      { keyId: record.id },
+      { from: new Date(Date.now() - 5 * 60_000), granularity: 'minute' },
+    )
+    return c.json({ keyId: record.id, lastUsedAt: record.lastUsedAt, ...usage })
   })
   return app
 }
@@ -75,6 +88,9 @@ curl -s -H 'Authorization: Bearer ${admin.key}' ${base}/v1/me
 
 # 5. 401: no key
 curl -i ${base}/v1/orders
+
+# 6. 200: the read key's usage over the last 5 minutes, by minute (counts per outcome: the 200s and 429s above)
+curl -s -H 'Authorization: Bearer ${admin.key}' ${base}/v1/keys/${read.record.id}/usage
 
 Press Ctrl+C to stop.`)
 })

@@ -132,14 +132,22 @@ function withBadChecksum(key: string): string {
   return key.slice(0, -1) + (last === 'A' ? 'B' : 'A')
 }
 
-/** Sends with a spy on `store.get`, restored in `finally` so one failing case cannot cascade. */
+/**
+ * Sends with spies on the store's lookups (`get`, and `peek` where the store has it), restored in
+ * `finally` so one failing case cannot cascade. Returns the response and the number of lookups.
+ */
 async function lookupsDuring(t: CaseContext, send: () => Promise<Observed>): Promise<[Observed, number]> {
-  const get = vi.spyOn(t.keyward.store, 'get')
+  const store = t.keyward.store
+  const get = vi.spyOn(store, 'get')
+  const peek = store.peek === undefined ? null : vi.spyOn(store as Required<typeof store>, 'peek')
   try {
     const response = await send()
-    return [response, get.mock.calls.length]
+    // A lookup answered by `peek` is one lookup; one that `peek` passed on to `get` is one too.
+    const peeked = peek?.mock.results.filter((result) => result.value !== undefined).length ?? 0
+    return [response, get.mock.calls.length + peeked]
   } finally {
     get.mockRestore()
+    peek?.mockRestore()
   }
 }
 
@@ -322,6 +330,42 @@ const CASES: ConformanceCase[] = [
       return { response: await t.get('/plain', { Authorization: `Bearer ${key}` }), tokens: [key] }
     },
     expect: (response) => expectInvalidToken(response, 'WRONG_ENVIRONMENT', 'wrong-environment'),
+  },
+  {
+    name: 'a key used from outside its allowedNetworks → 403 forbidden-network, no challenge',
+    async run(t) {
+      const key = await t.createKey({ allowedNetworks: ['203.0.113.0/24', '2001:db8::/32'] })
+      return { response: await t.get('/plain', { Authorization: `Bearer ${key}` }), tokens: [key] }
+    },
+    expect(response) {
+      expect(response.status).toBe(403)
+      expect(response.headers['www-authenticate']).toBeUndefined()
+      const body = problem(response)
+      expect(body.code).toBe('FORBIDDEN_NETWORK')
+      expect(body.type).toBe('https://keyward.dev/problems/forbidden-network')
+    },
+  },
+  {
+    name: 'a key used from inside its allowedNetworks (loopback, IPv4-mapped on some stacks) → 200',
+    async run(t) {
+      const key = await t.createKey({ allowedNetworks: ['127.0.0.0/8', '::1/128'] })
+      return { response: await t.get('/plain', { Authorization: `Bearer ${key}` }), tokens: [key] }
+    },
+    expect: expectSuccess,
+  },
+  {
+    name: 'Authorization with another scheme (a bare key) → 401 with a bare challenge, naming the accepted ways',
+    async run(t) {
+      const key = await t.createKey()
+      return { response: await t.get('/plain', { Authorization: key }), tokens: [key] }
+    },
+    expect(response) {
+      expectMissing(response)
+      const body = problem(response)
+      expect(body.detail).toBe(
+        'The Authorization header does not use the Bearer scheme; send the API key as `Authorization: Bearer <key>` or the `X-API-Key` header.',
+      )
+    },
   },
   {
     name: 'a missing scope → 403 insufficient_scope naming it',
@@ -597,6 +641,11 @@ const CASES: ConformanceCase[] = [
 
 /** A store whose every read fails as an unreachable backend would. */
 class UnreachableStore extends MemoryStore {
+  // Nothing can be answered from memory either: every lookup goes to the (failing) backend.
+  override peek(): undefined {
+    return undefined
+  }
+
   override async get(): Promise<never> {
     throw new StoreError('keyward: store unreachable (conformance fake)')
   }

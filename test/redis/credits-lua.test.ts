@@ -82,7 +82,15 @@ it('spends exactly like spendFrom for any credits and any sequence of spends', a
         now += advance
         const step = spendFrom(expected, cost, now)
         expected = step.credits
-        expect(await store.spendCredits(id, cost, now)).toEqual(step.spend)
+        const charged = await store.charge({
+          keyId: id,
+          chainId: id,
+          ownerId: record.ownerId,
+          limits: [],
+          credits: { from: 'key', cost },
+          now,
+        })
+        expect(charged.credits).toEqual(step.spend)
       }
     }),
     { numRuns: 150 },

@@ -6,7 +6,7 @@ import {
   type KeywardOptions,
 } from '@keyward/core'
 import type { StoredKey } from '@keyward/core/store'
-import { RedisStore, type RedisStoreOptions } from '@keyward/redis'
+import { KeyLayout, RedisStore, type RedisStoreOptions } from '@keyward/redis'
 import type { Cluster, Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -18,6 +18,19 @@ import {
 import { sleep } from '../support/redis-server.ts'
 
 const targets: RedisTargetName[] = ['single node', 'cluster']
+
+/** Spends `cost` credits of key `id`'s own pool (a key never rotated: its chain is itself). */
+async function spend(store: RedisStore, id: string, cost: number, now: number, ownerId = 'org_1') {
+  const result = await store.charge({
+    keyId: id,
+    chainId: id,
+    ownerId,
+    limits: [],
+    credits: { from: 'key', cost },
+    now,
+  })
+  return result.credits
+}
 
 function storedKey(id: string, overrides: Partial<StoredKey> = {}): StoredKey {
   return {
@@ -232,23 +245,23 @@ describe.each(targets)('RedisStore on a %s', (targetName) => {
         credits: { remaining: 3, refill: { amount: 5, interval: 1000 }, refilledAt: start },
       }),
     )
-    expect(await store.spendCredits('creditkey001', 2, start + 1)).toEqual({
+    expect(await spend(store, 'creditkey001', 2, start + 1)).toEqual({
       spent: true,
       remaining: 1,
       nextRefillAt: start + 1000,
     })
-    expect(await store.spendCredits('creditkey001', 2, start + 2)).toEqual({
+    expect(await spend(store, 'creditkey001', 2, start + 2)).toEqual({
       spent: false,
       remaining: 1,
       nextRefillAt: start + 1000,
     })
-    expect(await store.spendCredits('creditkey001', 0, start + 3)).toEqual({
+    expect(await spend(store, 'creditkey001', 0, start + 3)).toEqual({
       spent: true,
       remaining: 1,
       nextRefillAt: start + 1000,
     })
     // 2.5 intervals later: one refill to 5 (never more), aligned to whole intervals.
-    expect(await store.spendCredits('creditkey001', 1, start + 2500)).toEqual({
+    expect(await spend(store, 'creditkey001', 1, start + 2500)).toEqual({
       spent: true,
       remaining: 4,
       nextRefillAt: start + 3000,
@@ -259,42 +272,44 @@ describe.each(targets)('RedisStore on a %s', (targetName) => {
       refilledAt: start + 2000,
     })
     await store.create(storedKey('nocredits001'))
-    expect(await store.spendCredits('nocredits001', 1, start)).toBeNull()
-    expect(await store.spendCredits('missingkey02', 1, start)).toBeNull()
+    expect(await spend(store, 'nocredits001', 1, start)).toBeNull()
+    expect(await spend(store, 'missingkey02', 1, start)).toBeNull()
     await store.update('nocredits001', {
       credits: { remaining: 1, refill: null, refilledAt: start },
       updatedAt: 1,
     })
-    expect(await store.spendCredits('nocredits001', 1, start)).toMatchObject({
+    expect(await spend(store, 'nocredits001', 1, start)).toMatchObject({
       spent: true,
       remaining: 0,
       nextRefillAt: null,
     })
-    expect(await store.spendCredits('nocredits001', 1, start)).toMatchObject({ spent: false, remaining: 0 })
+    expect(await spend(store, 'nocredits001', 1, start)).toMatchObject({ spent: false, remaining: 0 })
     await store.update('nocredits001', { credits: null, updatedAt: 2 })
-    expect(await store.spendCredits('nocredits001', 1, start)).toBeNull()
+    expect(await spend(store, 'nocredits001', 1, start)).toBeNull()
   })
 
   it('leaves the existing pool alone when a create turns out to be a duplicate', async () => {
     const { store } = await newStore({ keyPrefix: uniquePrefix() })
     const credits = { remaining: 5, refill: null, refilledAt: 0 }
     await store.create(storedKey('duplicated01', { credits }))
-    await store.spendCredits('duplicated01', 4, 1)
+    await spend(store, 'duplicated01', 4, 1)
     await expect(
       store.create(storedKey('duplicated01', { credits: { ...credits, remaining: 1000 } })),
     ).rejects.toThrow(DuplicateIdError)
-    expect(await store.spendCredits('duplicated01', 1, 2)).toMatchObject({ spent: true, remaining: 0 })
+    expect(await spend(store, 'duplicated01', 1, 2)).toMatchObject({ spent: true, remaining: 0 })
   })
 
   it('treats a key whose credit pool vanished as out of credits, never as unlimited', async () => {
     const prefix = uniquePrefix()
     const { store, client } = await newStore({ keyPrefix: prefix })
-    await store.create(storedKey('lostpool0001', { credits: { remaining: 5, refill: null, refilledAt: 0 } }))
-    await client.del(`${prefix}{c:lostpool0001}`)
-    expect(await store.spendCredits('lostpool0001', 1, 1)).toEqual({
-      spent: false,
-      remaining: 0,
-      nextRefillAt: null,
+    const keyward = await newKeyward(store)
+    const { key, record } = await keyward.keys.create({ ownerId: 'org_lost', credits: { remaining: 5 } })
+    await client.del(new KeyLayout(prefix).keyPool('org_lost', record.id))
+    expect(await spend(store, record.id, 1, 1, 'org_lost')).toBeNull()
+    expect(await keyward.verify(key)).toMatchObject({
+      valid: false,
+      code: 'QUOTA_EXCEEDED',
+      credits: { remaining: 0 },
     })
   })
 

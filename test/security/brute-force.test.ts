@@ -10,7 +10,7 @@
  * stores; test/security/brute-force-shared.test.ts covers several processes on one Redis, and
  * test/security/trust-proxy.test.ts spoofed `X-Forwarded-For`.
  */
-import type { Keyward } from '@keyward/core'
+import type { KeyStore, Keyward } from '@keyward/core'
 import { type Authentication, createAuthenticator, type HttpRequestView } from '@keyward/core/adapter'
 import { formatKey, randomBase62 } from '@keyward/core/testing'
 import { describe, expect, it, vi } from 'vitest'
@@ -27,6 +27,25 @@ const madeUpKey = () => formatKey('sec', 'live', randomBase62(12), randomBase62(
 /** The id of `key` with another secret. */
 const withOtherSecret = (key: string) =>
   formatKey('sec', 'live', key.split('_')[2] as string, randomBase62(32))
+
+/** Counts the lookups verify makes: `peek` answers (anything but "ask `get`") and `get` calls. */
+function countLookups(store: KeyStore): () => number {
+  let lookups = 0
+  const peek = store.peek?.bind(store)
+  if (peek !== undefined) {
+    vi.spyOn(store, 'peek').mockImplementation((id) => {
+      const found = peek(id)
+      if (found !== undefined) lookups++
+      return found
+    })
+  }
+  const get = store.get.bind(store)
+  vi.spyOn(store, 'get').mockImplementation((id) => {
+    lookups++
+    return get(id)
+  })
+  return () => lookups
+}
 
 const statusOf = (outcome: Authentication) => (outcome.ok ? 200 : outcome.response.status)
 
@@ -82,16 +101,16 @@ eachStore(({ name, fresh }) => {
     it('counts an attempt before the lookup: of 500 concurrent wrong keys, at most `points` reach the store', async () => {
       const keyward = await fresh({ bruteForce: { points: 10, duration: 60, blockDuration: 300 } })
       const authenticate = guarded(keyward)
-      const lookups = vi.spyOn(keyward.store, 'get')
+      const lookups = countLookups(keyward.store)
       const outcomes = await Promise.all(
         Array.from({ length: 500 }, () => authenticate('198.51.100.23', madeUpKey())),
       )
-      expect(lookups.mock.calls.length).toBeLessThanOrEqual(10)
+      expect(lookups()).toBeLessThanOrEqual(10)
       expect(tally(outcomes)).toEqual({ 401: 10, 429: 490 })
       // And the address is now blocked outright.
-      lookups.mockClear()
+      const before = lookups()
       expect(statusOf(await authenticate('198.51.100.23', madeUpKey()))).toBe(429)
-      expect(lookups).not.toHaveBeenCalled()
+      expect(lookups()).toBe(before)
     })
 
     it('refunds the attempt when the key verifies: valid keys never add up to a block', async () => {
@@ -131,9 +150,9 @@ eachStore(({ name, fresh }) => {
       // A key this process has not seen verified is held back like any other attempt.
       expect(statusOf(await authenticate(nat, newcomer))).toBe(429)
       // A verified id with a wrong secret goes on to verify — and fails, and counts.
-      const lookups = vi.spyOn(keyward.store, 'get')
+      const lookups = countLookups(keyward.store)
       expect(statusOf(await authenticate(nat, withOtherSecret(colleague)))).toBe(401)
-      expect(lookups).toHaveBeenCalledTimes(1)
+      expect(lookups()).toBe(1)
     })
 
     it('never clears the block list: a blocked attacker stays blocked while 100,000 others get blocked', async () => {

@@ -73,6 +73,10 @@ describe.each(Object.keys(apps))('nested apiKeyAuth (%s)', (adapter) => {
     const next = await request(server).get('/v1/report').set('Authorization', `Bearer ${key}`)
     expect(next.headers.ratelimit).toBe('"10-per-60s";r=8;t=60')
     expect((await keyward.keys.get(record.id))?.credits?.remaining).toBe(90)
+    // Usage counts each request once, with all the credits it spent.
+    const usage = await keyward.usage.get({ keyId: record.id }, { from: new Date(Date.now() - 60_000) })
+    expect(usage.totals.counts.VALID).toBe(2)
+    expect(usage.totals.credits).toBe(10)
   })
 
   it("checks the inner middleware's own scopes against the verified key", async () => {

@@ -21,6 +21,8 @@ export type RedisTargetName = 'single node' | 'cluster'
 
 export interface RedisTarget {
   readonly name: RedisTargetName
+  /** `host:port` of every node, comma-separated (for a child process to connect). */
+  readonly addresses: string
   /** A new client (the caller quits it). */
   connect(): Promise<Redis | Cluster>
   /** Every key on every node. */
@@ -82,6 +84,7 @@ function targetFor(
 ): RedisTarget {
   return {
     name,
+    addresses: nodes.map((node) => `${node.host}:${node.port}`).join(','),
     connect,
     async allKeys() {
       const keys: string[] = []

@@ -8,6 +8,7 @@ export const KeywardErrorCode = {
   CONFIG: 'CONFIG',
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   KEY_NOT_FOUND: 'KEY_NOT_FOUND',
+  OWNER_NOT_FOUND: 'OWNER_NOT_FOUND',
   DUPLICATE_ID: 'DUPLICATE_ID',
   STORE: 'STORE',
 } as const
@@ -55,6 +56,17 @@ export class KeyNotFoundError extends KeywardError {
     super(KeywardErrorCode.KEY_NOT_FOUND, `keyward: no key with id ${JSON.stringify(id)}`)
     this.name = 'KeyNotFoundError'
     this.id = id
+  }
+}
+
+/** Thrown by `owners.update/delete` when the owner has no record. */
+export class OwnerNotFoundError extends KeywardError {
+  readonly ownerId: string
+
+  constructor(ownerId: string) {
+    super(KeywardErrorCode.OWNER_NOT_FOUND, `keyward: no owner with id ${JSON.stringify(ownerId)}`)
+    this.name = 'OwnerNotFoundError'
+    this.ownerId = ownerId
   }
 }
 

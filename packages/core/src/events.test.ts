@@ -71,6 +71,10 @@ describe('verification events', () => {
 
   it('reports UNAVAILABLE when the store fails', async () => {
     class Down extends MemoryStore {
+      override peek(): undefined {
+        return undefined
+      }
+
       override async get(): Promise<StoredKey | null> {
         throw new Error('down')
       }

@@ -3,7 +3,7 @@
  * hash; lifecycle events carry the public record. Listeners run synchronously: keep them cheap,
  * and a throwing listener is isolated so it can never fail a request.
  */
-import type { KeyRecord } from './types.ts'
+import type { KeyRecord, OwnerRecord } from './types.ts'
 import type { VerifyCode } from './verify-codes.ts'
 
 export interface VerificationEvent {
@@ -50,6 +50,44 @@ export interface GuardBlockedEvent {
   timestamp: number
 }
 
+export interface OwnerLifecycleEvent {
+  type: 'owner.set' | 'owner.updated' | 'owner.deleted'
+  /** The owner after the change (for `owner.deleted`, as it was). */
+  owner: OwnerRecord
+  actor: string | null
+  reason: string | null
+  timestamp: number
+}
+
+/**
+ * Usage counts that could not be kept: the pending buffer was full (`usage.maxPending`) while the
+ * store could not be written, or the store was unreachable when keyward closed.
+ */
+export interface UsageDroppedEvent {
+  type: 'usage.dropped'
+  /** Verifications whose counts were dropped since the last report. */
+  verifications: number
+  /** Entries of the verification log (a store's stream sink) dropped since the last report. */
+  logEntries: number
+  timestamp: number
+}
+
+/** One flush of this process's pending usage to the store. */
+export interface UsageFlushEvent {
+  type: 'usage.flush'
+  ok: boolean
+  /** Store writes made. */
+  batches: number
+  /** Verifications those writes counted. */
+  verifications: number
+  /** Entries still pending afterwards. */
+  pending: number
+  durationMs: number
+  /** Why the flush failed (a `StoreError`, usually). */
+  error?: unknown
+  timestamp: number
+}
+
 export interface KeywardEvents {
   verification: VerificationEvent
   'key.created': KeyLifecycleEvent
@@ -58,6 +96,11 @@ export interface KeywardEvents {
   'key.rotated': KeyLifecycleEvent
   'key.deleted': KeyLifecycleEvent
   'guard.blocked': GuardBlockedEvent
+  'owner.set': OwnerLifecycleEvent
+  'owner.updated': OwnerLifecycleEvent
+  'owner.deleted': OwnerLifecycleEvent
+  'usage.dropped': UsageDroppedEvent
+  'usage.flush': UsageFlushEvent
   /**
    * A listener threw, or a background task failed (`event` names it, e.g. `purge`): reported here
    * instead of reaching a request or becoming an unhandled rejection.
@@ -126,11 +169,12 @@ export class KeywardEmitter {
 
 /**
  * Emits a `verification` event, building it only when someone listens (the hot path pays nothing
- * otherwise). Used by `verify` and by the HTTP layer for requests it rejects before `verify`.
+ * otherwise). Called by the Keyward's one reporting path (`recordVerification`), which also
+ * counts the outcome for usage.
  */
 export function emitVerification(
   events: KeywardEmitter,
-  now: () => number,
+  timestamp: number,
   code: VerifyCode | 'VALID',
   keyId: string | null,
   ownerId: string | null,
@@ -144,6 +188,6 @@ export function emitVerification(
     keyId,
     ownerId,
     cost,
-    timestamp: now(),
+    timestamp,
   })
 }

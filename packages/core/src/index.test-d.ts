@@ -3,6 +3,8 @@ import type {
   GuardBlock,
   GuardBlockedEvent,
   KeyRecord,
+  UsageReport,
+  UsageTopEntry,
   VerifiedKey,
   VerifyFailure,
   VerifyResult,
@@ -65,5 +67,19 @@ describe('public types', () => {
     })
     expectTypeOf(keyward.guard.blocks).returns.resolves.toEqualTypeOf<GuardBlock[]>()
     expectTypeOf(keyward.guard.unblock).returns.resolves.toBeBoolean()
+  })
+
+  it('types usage reads, with a count for every outcome, and lastUsedAt on records', async () => {
+    const keyward = createKeyward()
+    const from = new Date(Date.now() - 3_600_000)
+    const report = await keyward.usage.get({ keyId: 'k' }, { from, granularity: 'minute' })
+    expectTypeOf(report).toEqualTypeOf<UsageReport>()
+    expectTypeOf(report.buckets[0]!.counts.RATE_LIMITED).toEqualTypeOf<number>()
+    expectTypeOf(report.totals.counts.VALID).toEqualTypeOf<number>()
+    expectTypeOf(await keyward.usage.top({ from, by: 'rejections' })).toEqualTypeOf<UsageTopEntry[]>()
+    expectTypeOf<KeyRecord['lastUsedAt']>().toEqualTypeOf<Date | null>()
+    // @ts-expect-error: no such granularity
+    await keyward.usage.get({ ownerId: 'o' }, { from, granularity: 'week' }).catch(() => {})
+    keyward.events.on('usage.dropped', (event) => expectTypeOf(event.verifications).toEqualTypeOf<number>())
   })
 })

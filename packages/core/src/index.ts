@@ -7,6 +7,7 @@ export {
   KeyNotFoundError,
   KeywardError,
   KeywardErrorCode,
+  OwnerNotFoundError,
   StoreError,
 } from './errors.ts'
 export type {
@@ -15,6 +16,9 @@ export type {
   KeywardEmitter,
   KeywardEventName,
   KeywardEvents,
+  OwnerLifecycleEvent,
+  UsageDroppedEvent,
+  UsageFlushEvent,
   VerificationEvent,
 } from './events.ts'
 export type { BruteForceGuard, GuardBlock } from './guard/brute-force-guard.ts'
@@ -29,6 +33,7 @@ export {
   type RandomSource,
 } from './key-format.ts'
 export { createKeyward, type Keyward } from './keyward/create-keyward.ts'
+export type { AuditOptions } from './keyward/key-input.ts'
 export type {
   CreatedKey,
   CreateKeyInput,
@@ -38,6 +43,7 @@ export type {
   UpdateKeyInput,
 } from './keyward/key-manager.ts'
 export type { KeywardOptions } from './keyward/options.ts'
+export type { OwnerInput, OwnerManager } from './keyward/owner-manager.ts'
 export type { ScopeRequirement } from './scopes.ts'
 export type { KeyStore } from './store/interface.ts'
 export { MemoryStore } from './store/memory-store.ts'
@@ -45,11 +51,13 @@ export type {
   CreditRefill,
   CreditsInput,
   InsufficientScopeFailure,
+  InvalidRequestFailure,
   KeyRecord,
   KeyStateFailure,
   MalformedFailure,
   MissingFailure,
   NotFoundFailure,
+  OwnerRecord,
   QuotaExceededFailure,
   RateLimitedFailure,
   RateLimitPolicy,
@@ -61,4 +69,22 @@ export type {
   VerifyResult,
   VerifySuccess,
 } from './types.ts'
+export {
+  USAGE_OUTCOMES,
+  type UsageGranularity,
+  type UsageMetric,
+  type UsageOutcome,
+} from './usage/usage-model.ts'
+export type { UsageOptions } from './usage/usage-options.ts'
+export type {
+  KeywardUsage,
+  UsageBucket,
+  UsageCountsByOutcome,
+  UsageQuery,
+  UsageReport,
+  UsageTarget,
+  UsageTopEntry,
+  UsageTopQuery,
+} from './usage/usage-queries.ts'
+export type { UsageStats } from './usage/usage-recorder.ts'
 export { VerifyCode } from './verify-codes.ts'

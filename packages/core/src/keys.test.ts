@@ -45,12 +45,13 @@ describe('keys.create', () => {
       expiresAt: new Date(START + 86_400_000),
       revokedAt: null,
       disabled: false,
-      rateLimit: [{ name: '10-per-60s', points: 10, duration: 60, blockDuration: 0 }],
+      rateLimit: [{ name: '10-per-60s', points: 10, duration: 60, blockDuration: 0, syncMs: null }],
       credits: { remaining: 100, refill: { amount: 100, interval: 3_600_000 }, refilledAt: new Date(START) },
       meta: { plan: 'pro', nested: { a: [1, 2] } },
       rotatedFrom: null,
       rotatedTo: null,
       allowedNetworks: null,
+      lastUsedAt: null,
     })
     await expectNoSecrets(keyward, key, record)
   })
@@ -249,7 +250,7 @@ describe('keys.update', () => {
       name: 'new',
       scopes: ['b', 'c:*'],
       expiresAt: new Date(START + 60_000),
-      rateLimit: [{ name: 'burst', points: 5, duration: 10, blockDuration: 0 }],
+      rateLimit: [{ name: 'burst', points: 5, duration: 10, blockDuration: 0, syncMs: null }],
       credits: { remaining: 7, refill: null },
       meta: { tier: 2 },
       createdAt: new Date(START),

@@ -21,9 +21,9 @@ const LAYERS: readonly (readonly string[])[] = [
     'networks.ts',
     'linked-map.ts',
   ],
-  ['types.ts', 'credits.ts', 'policies.ts', 'records.ts'],
+  ['types.ts', 'credits.ts', 'policies.ts', 'records.ts', 'usage/usage-model.ts'],
   ['store/'],
-  ['events.ts', 'keyward/', 'guard/'],
+  ['events.ts', 'keyward/', 'usage/', 'guard/'],
   ['http/'],
   ['index.ts', 'adapter.ts', 'store.ts', 'testing.ts', 'testing/'],
 ]

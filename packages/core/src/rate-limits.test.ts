@@ -26,7 +26,7 @@ function statesOf(result: VerifyResult): RateLimitState[] {
 describe('resolvePolicies', () => {
   it('names a single installation-wide policy `default`', () => {
     expect(resolvePolicies('rateLimit', { points: 100, duration: 60 }, 'default')).toEqual([
-      { name: 'default', points: 100, duration: 60, blockDuration: 0 },
+      { name: 'default', points: 100, duration: 60, blockDuration: 0, syncMs: null },
     ])
   })
 
@@ -41,8 +41,8 @@ describe('resolvePolicies', () => {
         null,
       ),
     ).toEqual([
-      { name: '3-per-1s', points: 3, duration: 1, blockDuration: 0 },
-      { name: 'hourly', points: 5, duration: 3600, blockDuration: 60 },
+      { name: '3-per-1s', points: 3, duration: 1, blockDuration: 0, syncMs: null },
+      { name: 'hourly', points: 5, duration: 3600, blockDuration: 60, syncMs: null },
     ])
   })
 

@@ -2,9 +2,10 @@
  * Conversions between the stored record and its public views: `KeyRecord` for management calls
  * (fresh copies, `Date`s) and `VerifiedKey` for requests (one frozen view per stored record).
  */
-import type { KeyRecord, StoredKey, VerifiedKey } from './types.ts'
+import type { KeyRecord, OwnerRecord, StoredCredits, StoredKey, StoredOwner, VerifiedKey } from './types.ts'
 
-export function toKeyRecord(stored: StoredKey): KeyRecord {
+/** The public view of `stored`; `lastUsedAt` is kept apart from the record (usage), so it is passed in. */
+export function toKeyRecord(stored: StoredKey, lastUsedAt: number | null = null): KeyRecord {
   return {
     id: stored.id,
     ownerId: stored.ownerId,
@@ -17,18 +18,32 @@ export function toKeyRecord(stored: StoredKey): KeyRecord {
     revokedAt: stored.revokedAt === null ? null : new Date(stored.revokedAt),
     disabled: stored.disabled,
     rateLimit: stored.rateLimit === null ? null : stored.rateLimit.map((policy) => ({ ...policy })),
-    credits:
-      stored.credits === null
-        ? null
-        : {
-            remaining: stored.credits.remaining,
-            refill: stored.credits.refill === null ? null : { ...stored.credits.refill },
-            refilledAt: new Date(stored.credits.refilledAt),
-          },
+    credits: creditsView(stored.credits),
     meta: structuredClone(stored.meta),
     rotatedFrom: stored.rotatedFrom,
     rotatedTo: stored.rotatedTo,
     allowedNetworks: stored.allowedNetworks === null ? null : [...stored.allowedNetworks],
+    lastUsedAt: lastUsedAt === null ? null : new Date(lastUsedAt),
+  }
+}
+
+function creditsView(credits: StoredCredits | null): KeyRecord['credits'] {
+  if (credits === null) return null
+  return {
+    remaining: credits.remaining,
+    refill: credits.refill === null ? null : { ...credits.refill },
+    refilledAt: new Date(credits.refilledAt),
+  }
+}
+
+export function toOwnerRecord(stored: StoredOwner): OwnerRecord {
+  return {
+    id: stored.id,
+    rateLimit: stored.rateLimit === null ? null : stored.rateLimit.map((policy) => ({ ...policy })),
+    credits: creditsView(stored.credits),
+    meta: structuredClone(stored.meta),
+    createdAt: new Date(stored.createdAt),
+    updatedAt: new Date(stored.updatedAt),
   }
 }
 

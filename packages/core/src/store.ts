@@ -1,19 +1,50 @@
 // @keyward/core/store — what a `KeyStore` implementation needs beyond the root entry: the record
-// types it keeps and the credit arithmetic its atomic spend must reproduce (docs/architecture.md).
+// types it keeps, the credit arithmetic its atomic spend must reproduce, and the usage batches it
+// adds up (docs/architecture.md).
 export { type CreditSpend, refillCredits, spendFrom } from './credits.ts'
 export { LinkedMap } from './linked-map.ts'
+export {
+  budgetOf,
+  InProcessLimits,
+  type LimitOutcome,
+  limitState,
+  outcomeOf,
+} from './store/in-process-limits.ts'
 export type {
+  ChargeRequest,
+  ChargeResult,
   GuardBlock,
   KeyChanges,
   KeyStore,
+  LimitRequest,
   ListOptions,
   ListPage,
-  PolicyLimiter,
-  RateLimiterResult,
+  OwnerChanges,
   SharedGuardListener,
   SharedGuardState,
 } from './store/interface.ts'
-export type { ResolvedPolicy, StoredCredits, StoredKey } from './types.ts'
+export type {
+  StoredUsage,
+  UsageBatch,
+  UsageBucketIncrement,
+  UsageCounts,
+  UsageKeyAmounts,
+  UsageLogEntry,
+  UsageRangeQuery,
+  UsageRankingBucket,
+  UsageRankingIncrement,
+  UsageRankingQuery,
+  UsageSeries,
+  UsageSeriesIncrement,
+} from './store/usage-interface.ts'
+export type { RateLimitState, ResolvedPolicy, StoredCredits, StoredKey, StoredOwner } from './types.ts'
+export {
+  USAGE_METRICS,
+  USAGE_OUTCOMES,
+  type UsageGranularity,
+  type UsageMetric,
+  type UsageOutcome,
+} from './usage/usage-model.ts'
 export {
   checkInteger,
   checkObject,

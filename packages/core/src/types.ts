@@ -15,6 +15,13 @@ export interface RateLimitPolicy {
   duration: number
   /** Once over the limit, keep the key blocked this many seconds. Default: until the window ends. */
   blockDuration?: number
+  /**
+   * Local-first counting (on a shared store such as Redis): requests are counted in this process
+   * and reconciled with the store every `intervalMs`, in batches, so the policy adds no blocking
+   * round trip; the price is a bounded overshoot (about processes × interval × rate, see
+   * docs/redis.md). Absent: counted in the store on every request (strict).
+   */
+  sync?: { intervalMs: number }
 }
 
 /** A policy with its name resolved. */
@@ -23,6 +30,8 @@ export interface ResolvedPolicy {
   points: number
   duration: number
   blockDuration: number
+  /** Local-first reconciliation interval in ms, or `null` for a strict policy. */
+  syncMs: number | null
 }
 
 export interface CreditRefill {
@@ -77,6 +86,29 @@ export interface StoredKey {
   allowedNetworks: string[] | null
 }
 
+/**
+ * An owner (a customer, an organisation) as the store keeps it: policies and a credit pool shared
+ * by all of its keys. Keys of an owner without a record are limited by their own settings only.
+ */
+export interface StoredOwner {
+  id: string
+  rateLimit: ResolvedPolicy[] | null
+  credits: StoredCredits | null
+  meta: Record<string, unknown>
+  createdAt: number
+  updatedAt: number
+}
+
+/** An owner as `owners.set/get/update` return it. */
+export interface OwnerRecord {
+  id: string
+  rateLimit: ResolvedPolicy[] | null
+  credits: { remaining: number; refill: CreditRefill | null; refilledAt: Date } | null
+  meta: Record<string, unknown>
+  createdAt: Date
+  updatedAt: Date
+}
+
 /** A key record as returned by `keys.create/get/list/update/revoke/rotate`. No secret, no hash. */
 export interface KeyRecord {
   id: string
@@ -96,6 +128,12 @@ export interface KeyRecord {
   rotatedTo: string | null
   /** CIDRs the key may be used from; `null`: anywhere. */
   allowedNetworks: string[] | null
+  /**
+   * The last time the key was presented with its secret (whatever the outcome), or `null`. Written
+   * at most once per `usage.lastUsedIntervalMs`, so it may lag by up to that much. In the result of
+   * `update`, `revoke` and `rotate` it is best effort: `null` if it could not be read after the write.
+   */
+  lastUsedAt: Date | null
 }
 
 /** What a verified request learns about its key (on the request as `apiKey`). */

@@ -4,9 +4,9 @@ import { keywardWithClock, START } from '../../../test/support/core-fixtures.ts'
 import { KeyHasher } from './hashing.ts'
 import { createKeyward } from './index.ts'
 import { BASE62_ALPHABET, formatKey, isWellFormedKey, parseKey, randomBase62 } from './key-format.ts'
-import type { KeyStore, PolicyLimiter } from './store/interface.ts'
+import type { ChargeRequest, ChargeResult, KeyStore } from './store/interface.ts'
 import { MemoryStore } from './store/memory-store.ts'
-import type { ResolvedPolicy, StoredKey, VerifyResult } from './types.ts'
+import type { StoredKey, VerifyResult } from './types.ts'
 
 /** Wraps a store so every method call is recorded. */
 function countingStore(inner: KeyStore = new MemoryStore()) {
@@ -219,6 +219,10 @@ describe('verify: one test per VerifyCode', () => {
   it('UNAVAILABLE (not a throw) when the store cannot be read', async () => {
     class BrokenStore extends MemoryStore {
       broken = false
+      override peek(id: string): StoredKey | null | undefined {
+        return this.broken ? undefined : super.peek(id)
+      }
+
       override async get(id: string): Promise<StoredKey | null> {
         if (this.broken) throw new Error('ECONNREFUSED')
         return super.get(id)
@@ -233,8 +237,9 @@ describe('verify: one test per VerifyCode', () => {
 
   it('UNAVAILABLE when the store rejects a credit spend', async () => {
     class BrokenCredits extends MemoryStore {
-      override async spendCredits(): Promise<never> {
-        throw new Error('timeout')
+      override async charge(request: ChargeRequest): Promise<ChargeResult> {
+        if (request.credits !== null) throw new Error('timeout')
+        return super.charge(request)
       }
     }
     const { keyward } = setup({ store: new BrokenCredits() })
@@ -244,8 +249,9 @@ describe('verify: one test per VerifyCode', () => {
 
   it('UNAVAILABLE when the rate-limiter backend fails (an Error, not a limiter result)', async () => {
     class BrokenLimiter extends MemoryStore {
-      override createLimiter(_policy: ResolvedPolicy): PolicyLimiter {
-        return { consume: () => Promise.reject(new Error('redis down')) }
+      override async charge(request: ChargeRequest): Promise<ChargeResult> {
+        if (request.limits.length > 0) throw new Error('redis down')
+        return super.charge(request)
       }
     }
     const { keyward } = setup({ store: new BrokenLimiter(), rateLimit: { points: 5, duration: 1 } })
@@ -378,7 +384,8 @@ describe('verify: no store access for tokens that fail offline checks', () => {
     const { keyward } = setup({ store })
     calls.length = 0
     await keyward.verify(formatKey('acme', 'live', randomBase62(12), randomBase62(32)))
-    expect(calls).toEqual(['get'])
+    // MemoryStore answers lookups synchronously through `peek`.
+    expect(calls).toEqual(['peek'])
   })
 
   it('never touches the store for arbitrary strings that are not well-formed (property)', async () => {

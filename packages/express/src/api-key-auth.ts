@@ -49,6 +49,10 @@ class ExpressRequestView implements HttpRequestView {
     return this.req
   }
 
+  get rawHeaders(): readonly string[] {
+    return this.req.rawHeaders
+  }
+
   getHeader(name: string): RawValue {
     return readRawHeader(this.req.rawHeaders, name)
   }
@@ -125,7 +129,8 @@ export function requireScopes(
   const check = createScopeCheck(requirement, options)
   const { onRejected } = options
 
-  return async function requireScopes(req: Request, res: Response, next: NextFunction): Promise<void> {
+  // Not async: a scope check is synchronous, and an async wrapper would cost a promise per request.
+  return function requireScopes(req: Request, res: Response, next: NextFunction): void | Promise<void> {
     const failure = check(req.apiKey)
     if (failure === null) return next()
     if (onRejected !== undefined) return onRejected(failure.result, { req, res }, failure.response)

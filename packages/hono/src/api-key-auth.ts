@@ -89,6 +89,10 @@ class HonoRequestView implements HttpRequestView {
     return this.c
   }
 
+  get rawHeaders(): readonly string[] | undefined {
+    return this.incoming?.rawHeaders
+  }
+
   getHeader(name: string): RawValue {
     // On Node, read every copy of the header (like the Express and Koa adapters); the Fetch
     // `Headers` elsewhere join copies with ", ", which the key check rejects just the same.
@@ -168,13 +172,12 @@ export function requireScopes(
   const check = createScopeCheck(requirement, options)
   const { onRejected } = options
 
-  return async function requireScopes(c: Context<KeywardEnv>, next: Next): Promise<Response | undefined> {
+  // Not async: a scope check is synchronous; passing `next()`'s promise straight through saves an
+  // async frame per request on the hot path.
+  return function requireScopes(c: Context<KeywardEnv>, next: Next): Promise<Response | undefined> {
     const failure = check(c.get('apiKey') as VerifiedKey | undefined)
-    if (failure === null) {
-      await next()
-      return
-    }
-    if (onRejected !== undefined) return onRejected(failure.result, c, failure.response)
-    return send(c, failure.response)
+    if (failure === null) return next() as Promise<undefined>
+    if (onRejected !== undefined) return Promise.resolve(onRejected(failure.result, c, failure.response))
+    return Promise.resolve(send(c, failure.response))
   }
 }

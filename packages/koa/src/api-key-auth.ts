@@ -50,6 +50,10 @@ class KoaRequestView implements HttpRequestView {
     return this.ctx
   }
 
+  get rawHeaders(): readonly string[] {
+    return this.ctx.req.rawHeaders
+  }
+
   getHeader(name: string): RawValue {
     return readRawHeader(this.ctx.req.rawHeaders, name)
   }
@@ -129,10 +133,12 @@ export function requireScopes(
   const check = createScopeCheck(requirement, options)
   const { onRejected } = options
 
-  return async function requireScopes(ctx: KeywardContext, next: Next): Promise<void> {
+  // Not async: a scope check is synchronous, and an async wrapper would cost a promise per request.
+  return function requireScopes(ctx: KeywardContext, next: Next): Promise<void> {
     const failure = check(ctx.state.apiKey)
     if (failure === null) return next()
-    if (onRejected !== undefined) return onRejected(failure.result, ctx, failure.response)
+    if (onRejected !== undefined) return Promise.resolve(onRejected(failure.result, ctx, failure.response))
     send(ctx, failure.response)
+    return Promise.resolve()
   }
 }

@@ -19,6 +19,8 @@ export interface ChangeFeedHandlers {
   created(id: string): void
   /** Another process changed `id`: drop it and tell the listeners. */
   changed(id: string): void
+  /** Another process changed the owner with this digest: drop it. */
+  ownerChanged(digest: string): void
   /** Notices may have been lost: drop everything cached. */
   flush(): void
 }
@@ -75,9 +77,9 @@ export class ChangeFeed {
 
   /**
    * The notice for a write, to which the script appends ` <version>`: `c` created (drop negative
-   * entries), `u` changed (drop and notify).
+   * entries), `u` changed (drop and notify), `o` an owner changed (`id` is its digest).
    */
-  message(kind: 'c' | 'u', id: string): string {
+  message(kind: 'c' | 'u' | 'o', id: string): string {
     return `${this.origin} ${kind} ${id}`
   }
 
@@ -169,6 +171,7 @@ export class ChangeFeed {
       this.heard(Number(versionText))
       if (origin === this.origin) return
       if (kind === 'c') this.handlers.created(id)
+      else if (kind === 'o') this.handlers.ownerChanged(id)
       else this.handlers.changed(id)
     })
     if (subscriber.status === 'wait') subscriber.connect().catch(() => {})

@@ -4,6 +4,7 @@
 import { ConfigError } from '@keyward/core'
 import { checkObject, checkOneOf, optionalInteger } from '@keyward/core/store'
 import type { RedisClient } from './command-guard.ts'
+import type { UsageStreamOptions } from './usage-store.ts'
 
 export type FailMode = 'open' | 'closed'
 
@@ -52,6 +53,13 @@ export interface RedisStoreOptions {
    * cache. @default 500
    */
   gapCheckMs?: number
+  /**
+   * Also append every verification to the stream `<keyPrefix>usage` (`XADD … MAXLEN ~ maxLen`),
+   * for downstream consumers reading it with consumer groups. Entry fields: `keyId`, `ownerId`
+   * (empty when unknown), `code`, `cost`, `timestamp` — never the key. `true` uses the defaults.
+   * @default false; `maxLen` 100000
+   */
+  usageStream?: boolean | { maxLen?: number }
 }
 
 export interface ResolvedRedisStoreOptions {
@@ -66,6 +74,7 @@ export interface ResolvedRedisStoreOptions {
   negativeCacheSize: number
   creditsMaxAgeMs: number
   gapCheckMs: number
+  usageStream: UsageStreamOptions | null
 }
 
 const KEY_PREFIX = /^[A-Za-z0-9:._-]{0,64}$/
@@ -92,5 +101,13 @@ export function resolveRedisStoreOptions(options: RedisStoreOptions): ResolvedRe
     negativeCacheSize: optionalInteger('negativeCacheSize', options.negativeCacheSize, 10_000),
     creditsMaxAgeMs: optionalInteger('creditsMaxAgeMs', options.creditsMaxAgeMs, 1_000),
     gapCheckMs: optionalInteger('gapCheckMs', options.gapCheckMs, 500, { min: 10 }),
+    usageStream: resolveUsageStream(options.usageStream),
   }
+}
+
+function resolveUsageStream(value: RedisStoreOptions['usageStream']): UsageStreamOptions | null {
+  if (value === undefined || value === false) return null
+  if (value === true) return { maxLen: 100_000 }
+  checkObject('usageStream', value, undefined, 'a boolean or { maxLen }')
+  return { maxLen: optionalInteger('usageStream.maxLen', value.maxLen, 100_000, { min: 1 }) }
 }

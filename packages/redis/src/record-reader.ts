@@ -103,11 +103,28 @@ export class RecordReader {
     }
   }
 
+  /**
+   * The cached record when it can be trusted as it is (feed live and recently confirmed, fresh),
+   * else `undefined`.
+   */
+  peek(id: string): StoredKey | null | undefined {
+    const hit = this.cache.lookup(id)
+    if (hit === undefined || hit.stale || !this.isLive() || this.ageOf(hit.value) > this.options.trustMs) {
+      return undefined
+    }
+    const cached = hit.value
+    if (cached === null) return null
+    if (cached.record.credits !== null && Date.now() - cached.creditsReadAt > this.options.creditsMaxAgeMs) {
+      return undefined
+    }
+    return cached.record
+  }
+
   /** The record with `credits` as its pool holds them now (the record's copy is the initial one). */
   async withLiveCredits(envelope: Envelope, fetchedAt: number = Date.now()): Promise<Cached> {
     const cached: Cached = { record: envelope.r, pool: envelope.p, fetchedAt, creditsReadAt: Date.now() }
     if (envelope.r.credits === null) return cached
-    const live = await this.pools.read(envelope.p)
+    const live = await this.pools.read(this.layout.keyPool(envelope.r.ownerId, envelope.p))
     return live === null ? cached : withCredits(cached, live.remaining, live.refilledAt)
   }
 

@@ -4,39 +4,52 @@
  * single-slot Lua scripts (`scripts.ts`, `key-layout.ts`) that also publish the change
  * (`change-feed.ts`), so every store drops it from its process-local cache (`record-cache.ts`)
  * within a pub/sub hop; credits are pools spent by a Lua twin of core's `spendFrom`
- * (`credit-pools.ts`); rate limits run on rate-limiter-flexible (`redis-limiter.ts`). When Redis is
+ * (`credit-pools.ts`) inside the one-script charge of a request (`charge.ts`); usage counters,
+ * rankings, `lastUsedAt` and the optional stream sink are `usage-store.ts`. When Redis is
  * unreachable, `failMode` decides: `closed` fails every call fast with `StoreError` (keyward answers
  * `UNAVAILABLE`), `open` keeps verifying cached keys on in-memory insurance limiters.
  */
 import { DuplicateIdError, InvalidArgumentError, StoreError } from '@keyward/core'
 import type {
-  CreditSpend,
+  ChargeRequest,
+  ChargeResult,
   KeyChanges,
   KeyStore,
   ListOptions,
   ListPage,
-  PolicyLimiter,
-  ResolvedPolicy,
+  OwnerChanges,
   SharedGuardState,
   StoredKey,
+  StoredOwner,
+  StoredUsage,
+  UsageBatch,
+  UsageKeyAmounts,
+  UsageRangeQuery,
+  UsageRankingQuery,
 } from '@keyward/core/store'
 import { ChangeFeed } from './change-feed.ts'
+import { RedisCharge } from './charge.ts'
 import { CommandGuard, type RedisClient } from './command-guard.ts'
 import { CreditPools } from './credit-pools.ts'
 import { decodeCursor, type Envelope, encodeCursor, parseEnvelope } from './envelope.ts'
 import { isStorableId, KeyLayout } from './key-layout.ts'
+import { LocalFirstLimits } from './local-first.ts'
 import { type FailMode, type RedisStoreOptions, resolveRedisStoreOptions } from './options.ts'
+import { OwnerRecords } from './owner-records.ts'
 import { RecordReader } from './record-reader.ts'
-import { RedisPolicyLimiter } from './redis-limiter.ts'
 import {
+  CHARGE_SCRIPT,
   CREATE_SCRIPT,
   DELETE_SCRIPT,
+  OWNER_SCRIPT,
   REPLACE_SCRIPT,
   ROTATE_SCRIPT,
-  SPEND_SCRIPT,
+  SYNC_SCRIPT,
   WRITE_POOL_SCRIPT,
 } from './scripts.ts'
 import { RedisSharedGuard } from './shared-guard.ts'
+import { UsageLayout } from './usage-layout.ts'
+import { RedisUsage } from './usage-store.ts'
 
 type ScriptReply = number | null
 
@@ -46,8 +59,13 @@ interface ScriptedClient {
   keywardReplace(...args: string[]): Promise<ScriptReply>
   keywardRotate(...args: string[]): Promise<ScriptReply>
   keywardDelete(...args: string[]): Promise<ScriptReply>
-  keywardSpend(...args: string[]): Promise<[number, string, string, string] | null>
+  keywardOwner(...args: string[]): Promise<ScriptReply>
   keywardWritePool(...args: string[]): Promise<ScriptReply>
+  /** Variable key count: the first argument is the number of keys. */
+  keywardCharge(
+    ...args: (string | number)[]
+  ): Promise<[number, number[], [number, string, string, string] | null]>
+  keywardSync(...args: (string | number)[]): Promise<number[]>
 }
 
 /** What a compare-and-set write answers: 1 written, 0 changed meanwhile, -1 gone, -2 id taken. */
@@ -74,6 +92,7 @@ function requireStorableId(id: string): void {
 export class RedisStore implements KeyStore {
   readonly shared = true
   readonly failMode: FailMode
+  readonly usageLog: boolean
   /** The brute-force guard's failure counts and blocks, shared by every process on this Redis. */
   readonly sharedGuard: SharedGuardState
   private readonly client: RedisClient
@@ -82,7 +101,11 @@ export class RedisStore implements KeyStore {
   private readonly guard: CommandGuard
   private readonly pools: CreditPools
   private readonly records: RecordReader
+  private readonly owners: OwnerRecords
+  private readonly localFirst: LocalFirstLimits
+  private readonly charger: RedisCharge
   private readonly feed: ChangeFeed
+  private readonly usage: RedisUsage
   private readonly listeners = new Set<(id: string) => void>()
   private readonly keyPrefix: string
   private closed = false
@@ -93,6 +116,7 @@ export class RedisStore implements KeyStore {
     this.client = client
     this.keyPrefix = resolved.keyPrefix
     this.failMode = resolved.failMode
+    this.usageLog = resolved.usageStream !== null
     this.layout = new KeyLayout(resolved.keyPrefix)
     this.guard = new CommandGuard(client, resolved.commandTimeoutMs)
 
@@ -101,13 +125,16 @@ export class RedisStore implements KeyStore {
       ['keywardReplace', REPLACE_SCRIPT, 3],
       ['keywardRotate', ROTATE_SCRIPT, 6],
       ['keywardDelete', DELETE_SCRIPT, 4],
-      ['keywardSpend', SPEND_SCRIPT, 1],
+      ['keywardOwner', OWNER_SCRIPT, 2],
       ['keywardWritePool', WRITE_POOL_SCRIPT, 1],
     ] as const) {
       client.defineCommand(name, { lua, numberOfKeys })
     }
+    client.defineCommand('keywardCharge', { lua: CHARGE_SCRIPT })
+    client.defineCommand('keywardSync', { lua: SYNC_SCRIPT })
     this.scripts = client as unknown as ScriptedClient
-    this.pools = new CreditPools(client, this.scripts, this.guard, this.layout)
+    const live = () => this.feed.subscribed
+    this.pools = new CreditPools(client, this.scripts, this.guard)
     this.records = new RecordReader(
       client,
       this.guard,
@@ -120,6 +147,24 @@ export class RedisStore implements KeyStore {
       },
       () => this.feed,
     )
+    this.owners = new OwnerRecords(
+      client,
+      this.guard,
+      this.layout,
+      this.pools,
+      (...args) => this.scripts.keywardOwner(...args),
+      (digest) => this.feed.message('o', digest),
+      live,
+      resolved,
+    )
+    this.localFirst = new LocalFirstLimits(this.guard, (...args) => this.scripts.keywardSync(...args))
+    this.charger = new RedisCharge(
+      this.guard,
+      (...args) => this.scripts.keywardCharge(...args),
+      this.layout,
+      this.localFirst,
+      resolved.failMode,
+    )
     this.feed = new ChangeFeed(
       client,
       this.guard,
@@ -130,10 +175,15 @@ export class RedisStore implements KeyStore {
           this.records.invalidate(id)
           this.notify(id)
         },
-        flush: () => this.records.flush(),
+        ownerChanged: (digest) => this.owners.invalidate(digest),
+        flush: () => {
+          this.records.flush()
+          this.owners.flush()
+        },
       },
       resolved.gapCheckMs,
     )
+    this.usage = new RedisUsage(client, this.guard, new UsageLayout(resolved.keyPrefix), resolved.usageStream)
     this.sharedGuard = new RedisSharedGuard(client, this.guard, this.layout, this.feed)
   }
 
@@ -149,7 +199,9 @@ export class RedisStore implements KeyStore {
     requireStorableId(record.id)
     const envelope: Envelope = { r: record, p: record.id }
     // Only if absent: a create that turns out to be a duplicate must not reset the existing pool.
-    if (record.credits !== null) await this.pools.write(record.id, record.credits, true)
+    if (record.credits !== null) {
+      await this.pools.write(this.layout.keyPool(record.ownerId, record.id), record.credits, true)
+    }
     const created = await this.guard.run('create', () =>
       this.scripts.keywardCreate(
         this.layout.record(record.id),
@@ -174,6 +226,10 @@ export class RedisStore implements KeyStore {
     return found === null ? null : found.record
   }
 
+  peek(id: string): StoredKey | null | undefined {
+    return this.closed ? undefined : this.records.peek(id)
+  }
+
   async update(id: string, changes: KeyChanges): Promise<StoredKey | null> {
     this.assertOpen()
     if (!isStorableId(id)) return null
@@ -183,7 +239,7 @@ export class RedisStore implements KeyStore {
       const after: Envelope = { ...before, r: { ...before.r, ...changes } }
       // New credits reach the pool before the record says so: a spend in between finds a pool.
       if (ownsPool(before) && changes.credits != null)
-        await this.pools.write(before.p, changes.credits, false)
+        await this.pools.write(this.layout.keyPool(before.r.ownerId, before.p), changes.credits, false)
       const reply = await this.guard.run('update', () =>
         this.scripts.keywardReplace(
           this.layout.record(id),
@@ -200,7 +256,8 @@ export class RedisStore implements KeyStore {
       return { reply, after }
     })
     if (result === null) return null
-    if (ownsPool(result.before) && changes.credits === null) await this.pools.delete(result.after.p)
+    if (ownsPool(result.before) && changes.credits === null)
+      await this.pools.delete(this.layout.keyPool(result.after.r.ownerId, result.after.p))
     this.changed(id)
     return (await this.records.withLiveCredits(result.after)).record
   }
@@ -248,7 +305,7 @@ export class RedisStore implements KeyStore {
       // period and on the new one come out of one counter, exactly once.
       const successorEnvelope: Envelope = { r: successor, p: before.p }
       if (successor.credits !== null && before.r.credits === null) {
-        await this.pools.write(before.p, successor.credits, true)
+        await this.pools.write(this.layout.keyPool(before.r.ownerId, before.p), successor.credits, true)
       }
       const reply = await this.guard.run('rotate', () =>
         this.scripts.keywardRotate(
@@ -297,9 +354,10 @@ export class RedisStore implements KeyStore {
       return { reply, after: before }
     })
     if (result === null) return null
+    await this.usage.forget(id)
     // The pool lives in its own slot, so it goes after the record; an orphaned pool is harmless.
     if (result.before.r.rotatedTo === null && result.before.r.credits !== null) {
-      await this.pools.delete(result.before.p)
+      await this.pools.delete(this.layout.keyPool(result.before.r.ownerId, result.before.p))
     }
     this.changed(id)
     return result.before.r
@@ -315,28 +373,66 @@ export class RedisStore implements KeyStore {
     return purged
   }
 
-  // ——— credits ———
+  // ——— what requests spend ———
 
-  async spendCredits(id: string, cost: number, now: number): Promise<CreditSpend | null> {
+  async charge(request: ChargeRequest): Promise<ChargeResult> {
     this.assertOpen()
-    const found = await this.records.lookup(id)
-    if (found === null || found.record.credits === null) return null
-    const { refilledAt, ...spend } = await this.pools.spend(found.pool, cost, now)
-    // Keep this process's view of the record's credits current for `keys.get`.
-    if (refilledAt !== null) this.records.spent(id, spend.remaining, refilledAt)
-    return spend
+    const { refilledAt, ...result } = await this.charger.charge(request)
+    // Keep this process's view of the credits current for `keys.get` / `owners.get`.
+    if (result.credits !== null && refilledAt !== null && request.credits !== null) {
+      if (request.credits.from === 'key')
+        this.records.spent(request.keyId, result.credits.remaining, refilledAt)
+      else this.owners.spent(request.ownerId, result.credits.remaining, refilledAt)
+    }
+    return result
   }
 
-  // ——— rate limits ———
+  // ——— owners ———
 
-  createLimiter(policy: ResolvedPolicy): PolicyLimiter {
-    return new RedisPolicyLimiter(
-      this.client,
-      this.layout.rateLimit(policy),
-      policy,
-      this.failMode === 'open',
-      this.guard.timeoutMs,
-    )
+  getOwner(ownerId: string): Promise<StoredOwner | null> {
+    this.assertOpen()
+    return this.owners.get(ownerId)
+  }
+
+  peekOwner(ownerId: string): StoredOwner | null | undefined {
+    return this.closed ? undefined : this.owners.peek(ownerId)
+  }
+
+  putOwner(owner: StoredOwner): Promise<void> {
+    this.assertOpen()
+    return this.owners.put(owner)
+  }
+
+  updateOwner(ownerId: string, changes: OwnerChanges): Promise<StoredOwner | null> {
+    this.assertOpen()
+    return this.owners.update(ownerId, changes)
+  }
+
+  deleteOwner(ownerId: string): Promise<StoredOwner | null> {
+    this.assertOpen()
+    return this.owners.delete(ownerId)
+  }
+
+  // ——— usage ———
+
+  async recordUsage(batch: UsageBatch): Promise<void> {
+    this.assertOpen()
+    await this.usage.record(batch)
+  }
+
+  async readUsage(query: UsageRangeQuery): Promise<(StoredUsage | null)[]> {
+    this.assertOpen()
+    return this.usage.read(query)
+  }
+
+  async rankUsage(query: UsageRankingQuery): Promise<UsageKeyAmounts[]> {
+    this.assertOpen()
+    return this.usage.rank(query)
+  }
+
+  async lastUsed(ids: readonly string[]): Promise<(number | null)[]> {
+    this.assertOpen()
+    return this.usage.lastUsed(ids)
   }
 
   // ——— change notifications ———
@@ -350,7 +446,11 @@ export class RedisStore implements KeyStore {
     if (this.closed) return
     this.closed = true
     this.listeners.clear()
+    // Local-first points counted here reach Redis before the store goes (best effort).
+    await this.localFirst.flush().catch(() => {})
+    this.localFirst.close()
     this.records.flush()
+    this.owners.flush()
     this.feed.close()
   }
 

@@ -7,7 +7,6 @@
  * so all three answer byte-for-byte alike.
  */
 import { ConfigError, KeywardError } from '../errors.ts'
-import { emitVerification } from '../events.ts'
 import type { BruteForceGuard } from '../guard/brute-force-guard.ts'
 import { keyIdOf } from '../key-format.ts'
 import type { Keyward } from '../keyward/create-keyward.ts'
@@ -317,9 +316,9 @@ export function createAuthenticator(keyward: Keyward, options: AuthenticatorOpti
       const address = request.clientAddress
       const extraction = extractKey(request, headers, query)
       if (extraction.kind === 'missing' || extraction.kind === 'wrong-scheme') {
-        // No key at all is no attempt: not counted, not refused by the guard. Still one
-        // `verification` event per request, so monitoring sees it.
-        emitVerification(keyward.events, () => keyward.now(), 'MISSING', null, null, 0)
+        // No key at all is no attempt: not counted, not refused by the guard. Still reported once
+        // per request (event and usage count), so monitoring sees it.
+        keyward.recordVerification('MISSING', null, null, 0)
         return extraction.kind === 'missing' ? missing : wrongScheme
       }
       // Counted before the lookup (docs/architecture.md, "Brute-force guard").
@@ -334,8 +333,9 @@ export function createAuthenticator(keyward: Keyward, options: AuthenticatorOpti
       if (extraction.kind === 'key') {
         result = await keyward.verify(extraction.token, { scopes, cost, clientAddress: address })
       } else {
-        // A value that cannot be a key (garbage, duplicated headers): rejected before verify.
-        emitVerification(keyward.events, () => keyward.now(), 'MALFORMED', null, null, 0)
+        // A value that cannot be a key (garbage, duplicated headers): rejected before verify, and
+        // reported once like any other outcome.
+        keyward.recordVerification('MALFORMED', null, null, 0)
         result = MALFORMED_RESULT
       }
       if (attempt !== null) (guard as BruteForceGuard).settle(attempt, result.valid ? 'VALID' : result.code)

@@ -95,3 +95,59 @@ describe('readRawHeader', () => {
     expect(extract({}, { api_key: [{ a: '1' }] as never }, 'api_key')).toEqual({ kind: 'malformed' })
   })
 })
+
+describe('extractKey from Node rawHeaders (one pass)', () => {
+  const fromRaw = (rawHeaders: string[]) =>
+    extractKey(
+      { getHeader: () => undefined, getQuery: () => undefined, clientAddress: undefined, rawHeaders },
+      DEFAULT_KEY_HEADERS,
+      null,
+    )
+
+  it('finds the key whatever the case of the header name', () => {
+    for (const name of ['Authorization', 'authorization', 'AUTHORIZATION', 'aUtHoRiZaTiOn']) {
+      expect(fromRaw(['Host', 'x', name, `Bearer ${KEY}`])).toEqual({ kind: 'key', token: KEY })
+    }
+    expect(fromRaw(['X-Api-Key', KEY, 'Accept', '*/*'])).toEqual({ kind: 'key', token: KEY })
+  })
+
+  it('sees a header sent twice, and two different keys in two headers', () => {
+    expect(fromRaw(['authorization', `Bearer ${KEY}`, 'Authorization', `Bearer ${KEY}`])).toEqual({
+      kind: 'malformed',
+    })
+    expect(fromRaw(['authorization', `Bearer ${KEY}`, 'x-api-key', `${KEY.slice(0, -1)}0`])).toEqual({
+      kind: 'malformed',
+    })
+  })
+
+  it('ignores headers whose names only look alike', () => {
+    expect(fromRaw(['x-api-keys', KEY, 'authorizatio', `Bearer ${KEY}`, 'x-api-kez', KEY])).toEqual({
+      kind: 'missing',
+    })
+  })
+
+  it('answers exactly as getHeader does for the same request (property)', () => {
+    const names = ['authorization', 'Authorization', 'x-api-key', 'X-API-KEY', 'host', 'accept']
+    const values = [`Bearer ${KEY}`, KEY, '', 'Basic abc', `bearer ${KEY}`, 'x']
+    for (let run = 0; run < 500; run++) {
+      const rawHeaders: string[] = []
+      const count = run % 5
+      for (let index = 0; index < count; index++) {
+        rawHeaders.push(
+          names[(run * 7 + index * 3) % names.length] as string,
+          values[(run + index) % values.length] as string,
+        )
+      }
+      const viaGetHeader = extractKey(
+        {
+          getHeader: (name) => readRawHeader(rawHeaders, name),
+          getQuery: () => undefined,
+          clientAddress: undefined,
+        },
+        DEFAULT_KEY_HEADERS,
+        null,
+      )
+      expect(fromRaw(rawHeaders)).toEqual(viaGetHeader)
+    }
+  })
+})

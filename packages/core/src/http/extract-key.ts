@@ -12,6 +12,11 @@ export type RawValue = string | readonly string[] | undefined
 export interface HttpRequestView {
   /** The value of a header, `name` lower-case. Repeated headers as an array or joined with `, `. */
   getHeader(name: string): RawValue
+  /**
+   * Node's `rawHeaders` (`[name, value, …]`), when the request has them: every configured header is
+   * then found in one pass, and repeated headers are seen. Takes precedence over `getHeader`.
+   */
+  rawHeaders?: readonly string[] | undefined
   /** The value of a query parameter (only called when `query` is configured). */
   getQuery(name: string): RawValue
   /** The client's address, for the brute-force guard and allowlists; `undefined` when unknown. */
@@ -79,6 +84,36 @@ export function readRawHeader(rawHeaders: readonly string[], name: string): RawV
   return found
 }
 
+/** Does the raw header name `raw` equal the lower-case `name`, ignoring ASCII case? (No allocation.) */
+function sameName(raw: string, name: string): boolean {
+  if (raw === name) return true
+  for (let i = 0; i < name.length; i++) {
+    const code = raw.charCodeAt(i)
+    // A–Z become a–z; everything else must match as it is.
+    if ((code >= 65 && code <= 90 ? code + 32 : code) !== name.charCodeAt(i)) return false
+  }
+  return true
+}
+
+/** The values of every header in `names` (lower-case), in one pass over `rawHeaders`. */
+function readRawHeaders(rawHeaders: readonly string[], names: readonly string[]): RawValue[] {
+  const values: (string | string[] | undefined)[] = new Array(names.length)
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const raw = rawHeaders[i] as string
+    for (let n = 0; n < names.length; n++) {
+      const name = names[n] as string
+      if (raw.length !== name.length || !sameName(raw, name)) continue
+      const value = rawHeaders[i + 1] as string
+      const seen = values[n]
+      if (seen === undefined) values[n] = value
+      else if (typeof seen === 'string') values[n] = [seen, value]
+      else seen.push(value)
+      break
+    }
+  }
+  return values
+}
+
 /** `Bearer <token>` (scheme case-insensitive) → the token; another scheme → `null` (not ours). */
 function bearerToken(value: string): string | null {
   const trimmed = value.trim()
@@ -100,9 +135,11 @@ export function extractKey(
 ): Extraction {
   let found: string | null = null
   let otherScheme = false
+  const raw = request.rawHeaders
+  const values = raw === undefined ? null : readRawHeaders(raw, headers)
   for (let i = 0; i < headers.length; i++) {
     const name = headers[i] as string
-    const value = single(request.getHeader(name))
+    const value = single(values === null ? request.getHeader(name) : values[i])
     if (value === null) continue
     if (typeof value !== 'string') return value
     let token: string | null = name === 'authorization' ? bearerToken(value) : value

@@ -7,8 +7,13 @@ import { type BruteForceGuard, createBruteForceGuard } from '../guard/brute-forc
 import type { Environment } from '../key-format.ts'
 import type { KeyStore } from '../store/interface.ts'
 import type { VerifiedKey, VerifyOptions, VerifyResult } from '../types.ts'
+import { createLastUsedReader } from '../usage/last-used.ts'
+import { createUsageApi, type KeywardUsage } from '../usage/usage-queries.ts'
+import { UsageRecorder } from '../usage/usage-recorder.ts'
 import { createKeyManager, type KeyManager } from './key-manager.ts'
 import { type KeywardOptions, resolveOptions } from './options.ts'
+import { createOwnerManager, type OwnerManager } from './owner-manager.ts'
+import { createVerificationReporter, type ReportVerification } from './verification-reporter.ts'
 import { createVerifier, type ExtendOptions } from './verify.ts'
 
 const PURGE_INTERVAL_MS = 3_600_000
@@ -18,12 +23,16 @@ export interface Keyward {
   readonly environment: Environment
   readonly store: KeyStore
   readonly keys: KeyManager
+  /** Owners: limits and a credit pool shared by all of an owner's keys. */
+  readonly owners: OwnerManager
   readonly events: KeywardEmitter
   /**
    * The brute-force guard every `apiKeyAuth` of this instance shares: `blocks()` lists the client
    * networks blocked, `unblock(address)` lifts one (in every process, on a shared store).
    */
   readonly guard: BruteForceGuard
+  /** Usage per key, owner and installation: `get`, `top`, `flush`, `stats`. */
+  readonly usage: KeywardUsage
   /** Checks a presented key; never throws, whatever the input (see `VerifyResult`). */
   verify(token: string | null | undefined, options?: VerifyOptions): Promise<VerifyResult>
   /**
@@ -32,9 +41,14 @@ export interface Keyward {
    * point). A key this instance did not hand out is `INVALID_REQUEST`.
    */
   extend(key: VerifiedKey, options: ExtendOptions): Promise<VerifyResult>
+  /**
+   * Reports an outcome decided outside `verify` — the HTTP layer's `MISSING` and `MALFORMED` —
+   * the way `verify` reports its own: counted for usage and emitted as a `verification` event.
+   */
+  recordVerification: ReportVerification
   /** The current time as keyward sees it (the injected clock). */
   now(): number
-  /** Releases the store and every listener. */
+  /** Flushes pending usage, then releases the store and every listener. */
   close(): Promise<void>
 }
 
@@ -49,9 +63,12 @@ export interface Keyward {
 export function createKeyward(options: KeywardOptions = {}): Keyward {
   const config = resolveOptions(options)
   const events = new KeywardEmitter()
-  const verifier = createVerifier(config, events)
-  const keys = createKeyManager(config, events)
-  const guard = createBruteForceGuard(config.bruteForce, { store: config.store, events, now: config.now })
+  const { store, now } = config
+  const recorder = config.usage.recording ? new UsageRecorder(store, config.usage, now, events) : null
+  const report = createVerificationReporter(events, now, recorder)
+  const verifier = createVerifier(config, report)
+  const keys = createKeyManager(config, events, createLastUsedReader(store, recorder))
+  const guard = createBruteForceGuard(config.bruteForce, { store, events, now })
   // Ended keys are deleted once past their retention; every process may run it, it is idempotent.
   const purgeTimer =
     config.keyRetentionMs === null
@@ -66,16 +83,21 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
     environment: config.environment,
     store: config.store,
     keys,
+    owners: createOwnerManager(config, events),
     events,
     guard,
+    usage: createUsageApi(store, config.usage, now, recorder),
     verify: verifier.verify,
     extend: verifier.extend,
+    recordVerification: report,
     now: config.now,
     async close() {
       if (closed) return
       closed = true
       clearInterval(purgeTimer)
       guard.close()
+      // Pending usage goes out first, while the store and the `usage.*` listeners are still there.
+      await recorder?.close()
       events.removeAll()
       await config.store.close()
     },

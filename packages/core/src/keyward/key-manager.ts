@@ -10,6 +10,7 @@ import { type Environment, generateKey } from '../key-format.ts'
 import { toKeyRecord } from '../records.ts'
 import type { KeyChanges } from '../store/interface.ts'
 import type { CreditsInput, KeyRecord, RateLimitPolicy, StoredKey } from '../types.ts'
+import type { LastUsedReader } from '../usage/last-used.ts'
 import {
   argumentError,
   checkInteger,
@@ -125,8 +126,30 @@ const ROTATE_FIELDS: ReadonlySet<string> = new Set(['gracePeriodMs', 'expiresAt'
 const LIST_FIELDS: ReadonlySet<string> = new Set(['ownerId', 'limit', 'cursor'])
 const PURGE_BATCH = 500
 
-export function createKeyManager(config: KeywardConfig, events: KeywardEmitter): KeyManager {
+export function createKeyManager(
+  config: KeywardConfig,
+  events: KeywardEmitter,
+  lastUsedOf: LastUsedReader,
+): KeyManager {
   const { prefix, store, hasher, now } = config
+
+  /** The public view of an existing record, with its `lastUsedAt`. */
+  async function view(record: StoredKey): Promise<KeyRecord> {
+    const [lastUsedAt] = await lastUsedOf([record.id])
+    return toKeyRecord(record, lastUsedAt ?? null)
+  }
+
+  /**
+   * The view after a write that has happened: usage lives apart from records (on a cluster, maybe
+   * on a node that is down), and failing to read it must not report a done write as failed.
+   */
+  async function viewAfterWrite(record: StoredKey): Promise<KeyRecord> {
+    const lastUsedAt = await lastUsedOf([record.id]).then(
+      ([at]) => at ?? null,
+      () => null,
+    )
+    return toKeyRecord(record, lastUsedAt)
+  }
 
   async function require(id: string): Promise<StoredKey> {
     const record = typeof id === 'string' ? await store.get(id) : null
@@ -202,7 +225,7 @@ export function createKeyManager(config: KeywardConfig, events: KeywardEmitter):
     async get(id) {
       if (typeof id !== 'string') return null
       const record = await store.get(id)
-      return record === null ? null : toKeyRecord(record)
+      return record === null ? null : view(record)
     },
 
     async list(options) {
@@ -212,7 +235,9 @@ export function createKeyManager(config: KeywardConfig, events: KeywardEmitter):
       checkOwnerId(ownerId)
       checkInteger('limit', limit, { min: 1, max: 1000 }, argumentError)
       const page = await store.listByOwner(ownerId, cursor === undefined ? { limit } : { limit, cursor })
-      return { items: page.records.map(toKeyRecord), cursor: page.cursor }
+      const lastUsed = await lastUsedOf(page.records.map((record) => record.id))
+      const items = page.records.map((record, index) => toKeyRecord(record, lastUsed[index] ?? null))
+      return { items, cursor: page.cursor }
     },
 
     async update(id, patch, options) {
@@ -236,21 +261,21 @@ export function createKeyManager(config: KeywardConfig, events: KeywardEmitter):
         changes.allowedNetworks = checkAllowedNetworks(patch.allowedNetworks)
       const updated = await store.update(id, changes)
       if (updated === null) throw new KeyNotFoundError(id)
-      const view = toKeyRecord(updated)
-      emit('key.updated', view, audit, at)
-      return view
+      const updatedView = await viewAfterWrite(updated)
+      emit('key.updated', updatedView, audit, at)
+      return updatedView
     },
 
     async revoke(id, options) {
       const audit = checkAudit(options)
       const existing = await require(id)
-      if (existing.revokedAt !== null) return toKeyRecord(existing)
+      if (existing.revokedAt !== null) return view(existing)
       const at = now()
       const updated = await store.update(id, { revokedAt: at, updatedAt: at })
       if (updated === null) throw new KeyNotFoundError(id)
-      const view = toKeyRecord(updated)
-      emit('key.revoked', view, audit, at)
-      return view
+      const revokedView = await viewAfterWrite(updated)
+      emit('key.revoked', revokedView, audit, at)
+      return revokedView
     },
 
     async rotate(id, options = {}) {
@@ -302,7 +327,7 @@ export function createKeyManager(config: KeywardConfig, events: KeywardEmitter):
       const previous = await store.rotate(id, successor, changes)
       if (previous === null) throw new KeyNotFoundError(id)
       const record = toKeyRecord(successor)
-      const previousView = toKeyRecord(previous)
+      const previousView = await viewAfterWrite(previous)
       emit('key.rotated', previousView, audit, at, record)
       return { key, record, previous: previousView }
     },
@@ -311,9 +336,9 @@ export function createKeyManager(config: KeywardConfig, events: KeywardEmitter):
       const audit = checkAudit(options)
       const removed = typeof id === 'string' ? await store.delete(id) : null
       if (removed === null) throw new KeyNotFoundError(String(id))
-      const view = toKeyRecord(removed)
-      emit('key.deleted', view, audit, now())
-      return view
+      const removedView = await viewAfterWrite(removed)
+      emit('key.deleted', removedView, audit, now())
+      return removedView
     },
 
     async purge() {

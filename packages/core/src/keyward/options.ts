@@ -14,6 +14,7 @@ import { resolvePolicies } from '../policies.ts'
 import type { KeyStore } from '../store/interface.ts'
 import { MemoryStore } from '../store/memory-store.ts'
 import type { RateLimitPolicy, ResolvedPolicy } from '../types.ts'
+import { resolveUsageOptions, type UsageConfig, type UsageOptions } from '../usage/usage-options.ts'
 import { checkFunction, checkObject, checkOneOf, optionalInteger } from '../validation.ts'
 
 const DAY_MS = 86_400_000
@@ -52,6 +53,11 @@ export interface KeywardOptions {
    * @default { points: 20, duration: 60, blockDuration: 300, ipv6Prefix: 64, maxAddresses: 100000 }
    */
   bruteForce?: BruteForceOptions | false
+  /**
+   * Usage recording (counts per key, owner and outcome; `lastUsedAt`), flushed to the store off
+   * the request path; `false` turns it off in this process. @default {} (on, with the defaults)
+   */
+  usage?: UsageOptions | false
 }
 
 /** The validated options, shared by the verify pipeline and the key manager. */
@@ -69,6 +75,7 @@ export interface KeywardConfig {
   keyRetentionMs: number | null
   /** `null`: the brute-force guard is off. */
   bruteForce: ResolvedBruteForceOptions | null
+  usage: UsageConfig
 }
 
 export function resolveOptions(options: KeywardOptions): KeywardConfig {
@@ -120,5 +127,6 @@ export function resolveOptions(options: KeywardOptions): KeywardConfig {
             ' (ms)',
           ),
     bruteForce: resolveBruteForceOptions('bruteForce', options.bruteForce),
+    usage: resolveUsageOptions(options.usage, store),
   }
 }

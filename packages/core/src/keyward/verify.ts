@@ -2,11 +2,10 @@
  * The verify pipeline: options → shape/crc → lookup → secret → chain → disabled/revoked/expired →
  * environment → network → scopes → rate limits → credits (docs/architecture.md, "The path of a
  * request"). Each step either passes or ends the request with a `VerifyFailure`; every outcome is
- * a value — no input makes `verify` throw — and every outcome emits exactly one `verification`
- * event. `extend` serves a nested middleware on a request already verified: it checks more scopes
+ * a value — no input makes `verify` throw — and every outcome is reported exactly once (a
+ * `verification` event and a usage count). `extend` serves a nested middleware on a request already verified: it checks more scopes
  * and spends more credits without verifying again.
  */
-import { emitVerification, type KeywardEmitter } from '../events.ts'
 import { parseKey } from '../key-format.ts'
 import { NetworkAllowlist, parseCidr } from '../networks.ts'
 import { toVerifiedKey } from '../records.ts'
@@ -17,12 +16,13 @@ import {
   type ScopeRequirement,
   satisfies,
 } from '../scopes.ts'
-import type { KeyChanges } from '../store/interface.ts'
+import type { ChargeResult, KeyChanges, LimitRequest } from '../store/interface.ts'
 import type {
   InvalidRequestFailure,
   QuotaExceededFailure,
   RateLimitState,
   StoredKey,
+  StoredOwner,
   VerifiedKey,
   VerifyFailure,
   VerifyOptions,
@@ -32,7 +32,7 @@ import type {
 import type { VerifyCode } from '../verify-codes.ts'
 import { chainHead, chainIdOf } from './chain.ts'
 import type { KeywardConfig } from './options.ts'
-import { type ConsumeOutcome, RateLimits } from './rate-limits.ts'
+import type { ReportVerification } from './verification-reporter.ts'
 
 /** What a nested middleware asks of a key verified earlier in the same request. */
 export interface ExtendOptions {
@@ -52,6 +52,8 @@ interface Checked {
   clientAddress: string | undefined
 }
 
+const NO_LIMITS: readonly LimitRequest[] = Object.freeze([])
+const NO_POOL = Object.freeze({ spent: false, remaining: 0, nextRefillAt: null })
 const NO_OPTIONS: Checked = Object.freeze({ scopes: undefined, cost: undefined, clientAddress: undefined })
 /** Requirement objects already found valid: the middleware passes the same one on every request. */
 const validRequirements = new WeakSet<object>()
@@ -102,9 +104,9 @@ function stateCode(record: StoredKey, head: StoredKey, at: number): VerifyCode |
   return null
 }
 
-export function createVerifier(config: KeywardConfig, events: KeywardEmitter): Verifier {
+export function createVerifier(config: KeywardConfig, report: ReportVerification): Verifier {
   const { prefix, environment, store, hasher, defaultPolicies, now } = config
-  const rateLimits = new RateLimits(store)
+  const limitsCache = new WeakMap<StoredKey, { owner: StoredOwner | null; limits: readonly LimitRequest[] }>()
   // Built once per stored record (stores return the same object until it changes).
   const allowlists = new WeakMap<StoredKey, NetworkAllowlist>()
   const chainViews = new WeakMap<StoredKey, { head: StoredKey; view: VerifiedKey }>()
@@ -112,7 +114,7 @@ export function createVerifier(config: KeywardConfig, events: KeywardEmitter): V
   const heads = new WeakMap<VerifiedKey, StoredKey>()
 
   const fail = <F extends VerifyFailure>(failure: F, keyId: string | null, ownerId: string | null): F => {
-    emitVerification(events, now, failure.code, keyId, ownerId, 0)
+    report(failure.code, keyId, ownerId, 0)
     return failure
   }
 
@@ -133,7 +135,7 @@ export function createVerifier(config: KeywardConfig, events: KeywardEmitter): V
         chainViews.set(record, { head, view })
       }
     }
-    heads.set(view, head)
+    if (heads.get(view) !== head) heads.set(view, head)
     return view
   }
 
@@ -166,69 +168,102 @@ export function createVerifier(config: KeywardConfig, events: KeywardEmitter): V
       .finally(() => rehashing.delete(record.id))
   }
 
-  /**
-   * Spends `cost` credits of the chain's pool (kept by its head). `null` when the key has no
-   * credits, else the failure or the credits left.
-   */
-  async function spendCredits(
-    head: StoredKey,
-    key: VerifiedKey,
-    cost: number,
-    at: number,
-    rateLimit: RateLimitState[] | undefined,
-  ): Promise<VerifyFailure | { remaining: number } | null> {
-    if (head.credits === null) return null
-    let spent: Awaited<ReturnType<typeof store.spendCredits>>
-    try {
-      spent = await store.spendCredits(head.id, cost, at)
-    } catch {
-      return unavailable(key.id, head.ownerId)
-    }
-    if (spent === null) return null
-    const credits = { remaining: spent.remaining }
-    if (spent.spent) return credits
-    const failure: QuotaExceededFailure = { valid: false, code: 'QUOTA_EXCEEDED', key, credits }
-    // A retry only helps when the refill can cover this cost.
-    const refill = head.credits.refill
-    if (spent.nextRefillAt !== null && refill !== null && refill.amount >= cost) {
-      failure.retryAfterMs = Math.max(0, spent.nextRefillAt - at)
-    }
-    if (rateLimit !== undefined) failure.rateLimit = rateLimit
-    return fail(failure, key.id, head.ownerId)
+  /** The limits a request of `head` takes a point from: its own (or the default), then its owner's. */
+  function limitsOf(head: StoredKey, owner: StoredOwner | null): readonly LimitRequest[] {
+    const cached = limitsCache.get(head)
+    if (cached !== undefined && cached.owner === owner) return cached.limits
+    const limits: LimitRequest[] = []
+    for (const policy of head.rateLimit ?? defaultPolicies ?? []) limits.push({ policy, scope: 'key' })
+    for (const policy of owner?.rateLimit ?? []) limits.push({ policy, scope: 'owner' })
+    limitsCache.set(head, { owner, limits })
+    return limits
   }
 
-  /** Rate limits, then credits: the steps that spend something, once everything else passed. */
+  /**
+   * Rate limits, then credits — the steps that spend something, once everything else passed — in
+   * one store call, atomic: a rejected limit gives the other points back and spends no credit.
+   */
   async function charge(
     head: StoredKey,
     key: VerifiedKey,
+    limits: readonly LimitRequest[] | null,
     requestedCost: number | undefined,
     at: number,
   ): Promise<VerifyResult> {
-    const policies = head.rateLimit ?? defaultPolicies
-    let rateLimit: RateLimitState[] | undefined
-    if (policies !== null) {
-      let outcome: ConsumeOutcome
+    let owner = store.peekOwner?.(head.ownerId)
+    if (owner === undefined) {
       try {
-        outcome = await rateLimits.consume(chainIdOf(head), policies)
+        owner = await store.getOwner(head.ownerId)
       } catch {
         return unavailable(key.id, head.ownerId)
       }
-      rateLimit = outcome.states
-      if (outcome.limited) {
-        return fail(
-          { valid: false, code: 'RATE_LIMITED', key, retryAfterMs: outcome.retryAfterMs, rateLimit },
-          key.id,
-          head.ownerId,
-        )
-      }
     }
-    const cost = head.credits === null ? 0 : (requestedCost ?? 1)
-    const credits = await spendCredits(head, key, cost, at, rateLimit)
-    if (credits !== null && 'valid' in credits) return credits
-    emitVerification(events, now, 'VALID', key.id, head.ownerId, credits === null ? 0 : cost)
+    const requested = limits ?? limitsOf(head, owner)
+    const pool = head.credits !== null ? 'key' : owner?.credits != null ? 'owner' : null
+    const cost = pool === null ? 0 : (requestedCost ?? (limits === null ? 1 : 0))
+    if (requested.length === 0 && (pool === null || (limits !== null && cost === 0))) {
+      return succeed(key, head, undefined, undefined, 0, limits === null)
+    }
+    let result: ChargeResult
+    try {
+      result = await store.charge({
+        keyId: head.id,
+        chainId: chainIdOf(head),
+        ownerId: head.ownerId,
+        limits: requested,
+        credits: pool === null ? null : { from: pool, cost },
+        now: at,
+      })
+    } catch {
+      return unavailable(key.id, head.ownerId)
+    }
+    const rateLimit = requested.length === 0 ? undefined : result.states
+    if (result.limited) {
+      return fail(
+        {
+          valid: false,
+          code: 'RATE_LIMITED',
+          key,
+          retryAfterMs: result.retryAfterMs,
+          rateLimit: result.states,
+        },
+        key.id,
+        head.ownerId,
+      )
+    }
+    // The record says there is a pool but the store has none (removed meanwhile, evicted): fail
+    // closed — credits are never treated as unlimited by accident.
+    const spent = result.credits ?? (pool === null ? null : NO_POOL)
+    if (spent === null) return succeed(key, head, rateLimit, undefined, 0, limits === null)
+    const credits = { remaining: spent.remaining }
+    if (!spent.spent) {
+      const failure: QuotaExceededFailure = { valid: false, code: 'QUOTA_EXCEEDED', key, credits }
+      // A retry only helps when the refill can cover this cost.
+      const refill = (pool === 'key' ? head.credits : owner?.credits)?.refill ?? null
+      if (spent.nextRefillAt !== null && refill !== null && refill.amount >= cost) {
+        failure.retryAfterMs = Math.max(0, spent.nextRefillAt - at)
+      }
+      if (rateLimit !== undefined) failure.rateLimit = rateLimit
+      return fail(failure, key.id, head.ownerId)
+    }
+    return succeed(key, head, rateLimit, credits, cost, limits === null)
+  }
+
+  function succeed(
+    key: VerifiedKey,
+    head: StoredKey,
+    rateLimit: RateLimitState[] | undefined,
+    credits: { remaining: number } | undefined,
+    cost: number,
+    reported: boolean,
+  ): VerifySuccess {
+    const spent = credits === undefined ? 0 : cost
+    // A nested apiKeyAuth's top-up is part of a request already reported: its credits only.
+    if (reported) report('VALID', key.id, head.ownerId, spent)
+    else if (spent > 0) report.credits(key.id, head.ownerId, spent)
     const success: VerifySuccess = { valid: true, key }
     if (rateLimit !== undefined) success.rateLimit = rateLimit
-    if (credits !== null) success.credits = credits
+    if (credits !== undefined) success.credits = credits
     return success
   }
 
@@ -241,11 +276,13 @@ export function createVerifier(config: KeywardConfig, events: KeywardEmitter): V
     const parsed = parseKey(token, prefix)
     if (parsed === null) return fail({ valid: false, code: 'MALFORMED' }, null, null)
 
-    let record: StoredKey | null
-    try {
-      record = await store.get(parsed.id)
-    } catch {
-      return unavailable(parsed.id, null)
+    let record = store.peek?.(parsed.id)
+    if (record === undefined) {
+      try {
+        record = await store.get(parsed.id)
+      } catch {
+        return unavailable(parsed.id, null)
+      }
     }
     if (record === null) {
       // Hash anyway, so an unknown id and a wrong secret cost the same work.
@@ -292,7 +329,7 @@ export function createVerifier(config: KeywardConfig, events: KeywardEmitter): V
         head.ownerId,
       )
     }
-    return charge(head, key, checked.cost, at)
+    return charge(head, key, null, checked.cost, at)
   }
 
   async function extend(key: VerifiedKey, options: ExtendOptions): Promise<VerifyResult> {
@@ -312,12 +349,7 @@ export function createVerifier(config: KeywardConfig, events: KeywardEmitter): V
         head.ownerId,
       )
     }
-    const cost = checked.cost ?? 0
-    const credits = cost === 0 ? null : await spendCredits(head, key, cost, now(), undefined)
-    if (credits !== null && 'valid' in credits) return credits
-    const success: VerifySuccess = { valid: true, key }
-    if (credits !== null) success.credits = credits
-    return success
+    return charge(head, key, NO_LIMITS, checked.cost ?? 0, now())
   }
 
   return { verify, extend }

@@ -1,6 +1,7 @@
 /**
  * `KeyStore`: everything keyward must share between processes — key records, the owner index,
- * atomic credit counters, the rate-limiter backend and change notifications. `MemoryStore`
+ * owners, the atomic charge of a request (rate limits and credits), change notifications and usage
+ * counters. `MemoryStore`
  * (embedded default) and `RedisStore` (`@keyward/redis`) implement it; the same contract tests
  * run against both.
  *
@@ -9,7 +10,14 @@
  * JSON-safe objects; callers must not mutate what a store returns.
  */
 import type { CreditSpend } from '../credits.ts'
-import type { ResolvedPolicy, StoredKey } from '../types.ts'
+import type { RateLimitState, ResolvedPolicy, StoredKey, StoredOwner } from '../types.ts'
+import type {
+  StoredUsage,
+  UsageBatch,
+  UsageKeyAmounts,
+  UsageRangeQuery,
+  UsageRankingQuery,
+} from './usage-interface.ts'
 
 export type { CreditSpend }
 
@@ -44,25 +52,45 @@ export type KeyChanges = Partial<
   >
 > & { updatedAt: number }
 
-/** The result of one rate-limiter consume (rate-limiter-flexible's `RateLimiterRes`). */
-export interface RateLimiterResult {
-  remainingPoints: number
-  msBeforeNext: number
-  consumedPoints: number
+/** One rate-limit budget a request takes a point from. */
+export interface LimitRequest {
+  policy: ResolvedPolicy
+  /**
+   * Whose budget: the key's (shared by its rotation chain, identified by `chainId`) or its owner's
+   * (shared by all the owner's keys, identified by `ownerId`).
+   */
+  scope: 'key' | 'owner'
 }
 
-/**
- * A rate limiter for one policy, keyed by key id. Resolves when the point was taken; rejects with
- * a `RateLimiterResult` when over the limit, and with an `Error` when the backend failed —
- * rate-limiter-flexible's `RateLimiterAbstract` satisfies this as it is.
- */
-export interface PolicyLimiter {
-  consume(key: string, points?: number): Promise<RateLimiterResult>
-  /**
-   * Gives points back. When a key has several policies and one rejects, keyward refunds the
-   * others so a rejected request costs nothing. Optional; rate-limiter-flexible's limiters have it.
-   */
-  reward?(key: string, points?: number): Promise<unknown>
+/** Everything one request spends, taken in one atomic step (`KeyStore.charge`). */
+export interface ChargeRequest {
+  /** The newest key of the chain: its record holds the key's credit settings. */
+  keyId: string
+  /** The chain's first key id: the identity of the key's rate-limit budget and credit pool. */
+  chainId: string
+  ownerId: string
+  /** The key's policies first, then the owner's; a point from each. */
+  limits: readonly LimitRequest[]
+  /** Credits to spend and from which pool (the key's own when it has one, else its owner's); `null`: none. */
+  credits: { from: 'key' | 'owner'; cost: number } | null
+  /** Epoch ms: when refills are due. */
+  now: number
+}
+
+export interface ChargeResult {
+  /** One state per requested limit, in order. */
+  states: RateLimitState[]
+  /** A limit rejected: the other limits were refunded and no credit was spent. */
+  limited: boolean
+  /** When `limited`: ms until a retry can pass every limit that rejected. */
+  retryAfterMs: number
+  /** The spend, when credits were asked for and no limit rejected; `null` when the pool is gone. */
+  credits: CreditSpend | null
+}
+
+/** Owner fields `updateOwner` may change. */
+export type OwnerChanges = Partial<Pick<StoredOwner, 'rateLimit' | 'credits' | 'meta'>> & {
+  updatedAt: number
 }
 
 /** A block of the brute-force guard: a client network and when the block ends (epoch ms). */
@@ -121,6 +149,11 @@ export interface KeyStore {
   create(record: StoredKey): Promise<void>
   /** The record with this id, or `null`. The hot path of `verify`: cache it where it is remote. */
   get(id: string): Promise<StoredKey | null>
+  /**
+   * Optional fast path for `get`: the record (or `null`) when the store can answer without I/O,
+   * `undefined` when it cannot (then keyward awaits `get`). Saves a promise per request.
+   */
+  peek?(id: string): StoredKey | null | undefined
   /** Applies `changes` atomically and returns the new record, or `null` when there is no such id. */
   update(id: string, changes: KeyChanges): Promise<StoredKey | null>
   /** One page of an owner's keys, oldest first. */
@@ -142,15 +175,52 @@ export interface KeyStore {
    */
   purge(before: number, limit: number): Promise<string[]>
   /**
-   * Spends `cost` credits of key `id` atomically: first refills if a refill is due at `now`, then
-   * takes `cost` only if that many remain. Never goes below zero. `null` when the key has no
-   * credits (unlimited) or does not exist.
+   * Takes a point from every limit and then, if none rejected, `cost` credits from the chosen pool
+   * (refilled first if a refill is due at `now`; never below zero) — as one atomic step: when a
+   * limit rejects, the points taken from the others are given back and nothing is spent. On a
+   * remote store this is the one blocking round trip of a request (or none: local-first policies,
+   * `ResolvedPolicy.syncMs`, are counted in process). Throws `StoreError` when the backend failed.
    */
-  spendCredits(id: string, cost: number, now: number): Promise<CreditSpend | null>
-  /** A limiter for `policy`; keyward creates one per distinct policy and reuses it. */
-  createLimiter(policy: ResolvedPolicy): PolicyLimiter
+  charge(request: ChargeRequest): Promise<ChargeResult>
+
+  /** The owner's record, or `null` when the owner has none. On the hot path: cache it where remote. */
+  getOwner(ownerId: string): Promise<StoredOwner | null>
+  /** Optional fast path for `getOwner`, like `peek`: `undefined` when it would need I/O. */
+  peekOwner?(ownerId: string): StoredOwner | null | undefined
+  /** Creates or replaces an owner; its credit pool is set to `owner.credits` (or removed when null). */
+  putOwner(owner: StoredOwner): Promise<void>
+  /** Applies `changes` to an owner (new `credits` reset its pool); `null` when there is no such owner. */
+  updateOwner(ownerId: string, changes: OwnerChanges): Promise<StoredOwner | null>
+  /** Removes an owner and its credit pool (its keys stay); returns what was removed, or `null`. */
+  deleteOwner(ownerId: string): Promise<StoredOwner | null>
   /** Calls `listener(id)` whenever a record changes, in this or another process. Returns unsubscribe. */
   onChange(listener: (id: string) => void): () => void
+
+  // ——— usage (docs/architecture.md, Usage; types in usage-interface.ts) ———
+
+  /**
+   * True when `recordUsage` keeps every verification (`batch.verifications`), e.g. in a stream for
+   * downstream consumers. keyward then holds one entry per verification until it is flushed;
+   * otherwise it sends none and keeps only aggregated counts.
+   */
+  readonly usageLog: boolean
+  /**
+   * Adds a batch of usage: series counters, rankings, last-used times (keep the latest) and the
+   * verification log. Counters of every process add up. What was already applied of the same
+   * `(origin, sequence)` is skipped, so a batch retried after an unknown outcome counts once.
+   * Buckets may be dropped once their `expiresAt` has passed.
+   */
+  recordUsage(batch: UsageBatch): Promise<void>
+  /** One series' buckets at `query.starts`, in that order: `null` for an empty or expired bucket. */
+  readUsage(query: UsageRangeQuery): Promise<(StoredUsage | null)[]>
+  /**
+   * Keys ranked by `query.by` summed over the buckets: highest first, ties by key id (ascending,
+   * by code unit), only keys whose `by` is above zero, at most `query.limit`.
+   */
+  rankUsage(query: UsageRankingQuery): Promise<UsageKeyAmounts[]>
+  /** When each key was last used, epoch ms, or `null`; in the order of `ids`. */
+  lastUsed(ids: readonly string[]): Promise<(number | null)[]>
+
   /** Releases timers and connections the store opened itself (not a client passed in). */
   close(): Promise<void>
 }

@@ -1,25 +1,50 @@
 /**
  * `MemoryStore`: the embedded default. Everything lives in this process — records in a `Map`, the
  * owner index as insertion-ordered id lists, rate limits in rate-limiter-flexible's
- * `RateLimiterMemory`. Operations are synchronous underneath, so each one is atomic.
+ * `RateLimiterMemory`, usage counters in `MemoryUsage`. Operations are synchronous underneath, so
+ * each one is atomic.
  */
-import { RateLimiterMemory } from 'rate-limiter-flexible'
 import { spendFrom } from '../credits.ts'
 import { DuplicateIdError } from '../errors.ts'
-import type { ResolvedPolicy, StoredKey } from '../types.ts'
-import type { CreditSpend, KeyChanges, KeyStore, ListOptions, ListPage, PolicyLimiter } from './interface.ts'
+import type { StoredKey, StoredOwner } from '../types.ts'
+import { InProcessLimits } from './in-process-limits.ts'
+import type {
+  ChargeRequest,
+  ChargeResult,
+  KeyChanges,
+  KeyStore,
+  ListOptions,
+  ListPage,
+  OwnerChanges,
+} from './interface.ts'
+import { MemoryUsage } from './memory-usage.ts'
+import type {
+  StoredUsage,
+  UsageBatch,
+  UsageKeyAmounts,
+  UsageRangeQuery,
+  UsageRankingQuery,
+} from './usage-interface.ts'
 
 export class MemoryStore implements KeyStore {
   readonly shared = false
+  readonly usageLog: boolean = false
   private readonly records = new Map<string, StoredKey>()
   private readonly owners = new Map<string, string[]>()
   private readonly listeners = new Set<(id: string) => void>()
+  private readonly ownerRecords = new Map<string, StoredOwner>()
+  private readonly limits = new InProcessLimits()
+  private readonly usage = new MemoryUsage()
 
   async create(record: StoredKey): Promise<void> {
     this.insert(record)
   }
 
   async get(id: string): Promise<StoredKey | null> {
+    return this.records.get(id) ?? null
+  }
+
+  peek(id: string): StoredKey | null | undefined {
     return this.records.get(id) ?? null
   }
 
@@ -57,6 +82,7 @@ export class MemoryStore implements KeyStore {
     const record = this.records.get(id)
     if (record === undefined) return null
     this.records.delete(id)
+    this.usage.forget(id)
     const ids = this.owners.get(record.ownerId)
     if (ids !== undefined) {
       const index = ids.indexOf(id)
@@ -79,27 +105,75 @@ export class MemoryStore implements KeyStore {
     return ids
   }
 
-  async spendCredits(id: string, cost: number, now: number): Promise<CreditSpend | null> {
-    const record = this.records.get(id)
-    if (record?.credits == null) return null
-    const { credits, spend } = spendFrom(record.credits, cost, now)
-    // Swapped in place: the record keeps its identity, so views cached per record stay valid.
-    record.credits = credits
-    return spend
+  charge(request: ChargeRequest): Promise<ChargeResult> {
+    if (request.limits.length === 0) return Promise.resolve(this.spend(request, noLimits()))
+    return this.limits
+      .consume(request.limits, request.chainId, request.ownerId)
+      .then((outcome) => this.spend(request, outcome))
   }
 
-  createLimiter(policy: ResolvedPolicy): PolicyLimiter {
-    return new RateLimiterMemory({
-      keyPrefix: `rl:${policy.name}:${policy.points}:${policy.duration}`,
-      points: policy.points,
-      duration: policy.duration,
-      blockDuration: policy.blockDuration,
-    })
+  /** Credits, once the limits passed; synchronous, so atomic. */
+  private spend(request: ChargeRequest, outcome: ChargeResult): ChargeResult {
+    if (outcome.limited || request.credits === null) return outcome
+    // The key's credits live on the newest key of its chain, the owner's on the owner.
+    const holder =
+      request.credits.from === 'key'
+        ? this.records.get(request.keyId)
+        : this.ownerRecords.get(request.ownerId)
+    if (holder?.credits == null) return outcome
+    const { credits, spend } = spendFrom(holder.credits, request.credits.cost, request.now)
+    // Swapped in place: the record keeps its identity, so views cached per record stay valid.
+    holder.credits = credits
+    outcome.credits = spend
+    return outcome
+  }
+
+  async getOwner(ownerId: string): Promise<StoredOwner | null> {
+    return this.ownerRecords.get(ownerId) ?? null
+  }
+
+  peekOwner(ownerId: string): StoredOwner | null | undefined {
+    return this.ownerRecords.get(ownerId) ?? null
+  }
+
+  async putOwner(owner: StoredOwner): Promise<void> {
+    this.ownerRecords.set(owner.id, { ...owner })
+  }
+
+  async updateOwner(ownerId: string, changes: OwnerChanges): Promise<StoredOwner | null> {
+    const owner = this.ownerRecords.get(ownerId)
+    if (owner === undefined) return null
+    const updated = { ...owner, ...changes }
+    this.ownerRecords.set(ownerId, updated)
+    return updated
+  }
+
+  async deleteOwner(ownerId: string): Promise<StoredOwner | null> {
+    const owner = this.ownerRecords.get(ownerId)
+    if (owner === undefined) return null
+    this.ownerRecords.delete(ownerId)
+    return owner
   }
 
   onChange(listener: (id: string) => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
+  }
+
+  async recordUsage(batch: UsageBatch): Promise<void> {
+    this.usage.record(batch)
+  }
+
+  async readUsage(query: UsageRangeQuery): Promise<(StoredUsage | null)[]> {
+    return this.usage.read(query)
+  }
+
+  async rankUsage(query: UsageRankingQuery): Promise<UsageKeyAmounts[]> {
+    return this.usage.rank(query)
+  }
+
+  async lastUsed(ids: readonly string[]): Promise<(number | null)[]> {
+    return this.usage.lastUsed(ids)
   }
 
   async close(): Promise<void> {
@@ -125,6 +199,10 @@ export class MemoryStore implements KeyStore {
   private notify(id: string): void {
     for (const listener of this.listeners) listener(id)
   }
+}
+
+function noLimits(): ChargeResult {
+  return { states: [], limited: false, retryAfterMs: 0, credits: null }
 }
 
 /** When a record stopped being usable: its revocation or expiry, whichever came first. */

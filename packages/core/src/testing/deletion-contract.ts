@@ -4,9 +4,22 @@
  */
 import { expect, it } from 'vitest'
 import type { KeyStore } from '../store/interface.ts'
+import type { StoredKey } from '../types.ts'
 import { makeRecord } from './store-contract.ts'
 
 export function describeDeletion(store: () => KeyStore): void {
+  const spend = async (record: StoredKey, cost: number, now: number) =>
+    (
+      await store().charge({
+        keyId: record.id,
+        chainId: record.chainId,
+        ownerId: record.ownerId,
+        limits: [],
+        credits: { from: 'key', cost },
+        now,
+      })
+    ).credits
+
   it('deletes a record: gone from get and from its owner list, listeners told, the record returned', async () => {
     const record = makeRecord()
     const sibling = makeRecord({ ownerId: record.ownerId })
@@ -26,6 +39,23 @@ export function describeDeletion(store: () => KeyStore): void {
     }
   })
 
+  it("forgets a deleted key's lastUsedAt", async () => {
+    const record = makeRecord()
+    await store().create(record)
+    await store().recordUsage({
+      origin: `contract-${record.id}`,
+      sequence: 1,
+      now: 1_700_000_000_000,
+      series: [],
+      rankings: [],
+      lastUsed: [{ keyId: record.id, at: 1_700_000_000_000 }],
+      verifications: [],
+    })
+    expect(await store().lastUsed([record.id])).toEqual([1_700_000_000_000])
+    await store().delete(record.id)
+    expect(await store().lastUsed([record.id])).toEqual([null])
+  })
+
   it('answers null when deleting an id that never existed', async () => {
     expect(await store().delete('missing00009')).toBeNull()
   })
@@ -33,9 +63,9 @@ export function describeDeletion(store: () => KeyStore): void {
   it("deleting the newest key of a chain removes the chain's credit pool", async () => {
     const record = makeRecord({ credits: { remaining: 10, refill: null, refilledAt: 0 } })
     await store().create(record)
-    expect(await store().spendCredits(record.id, 1, 1)).toMatchObject({ spent: true, remaining: 9 })
+    expect(await spend(record, 1, 1)).toMatchObject({ spent: true, remaining: 9 })
     await store().delete(record.id)
-    expect(await store().spendCredits(record.id, 1, 2)).toBeNull()
+    expect(await spend(record, 1, 2)).toBeNull()
   })
 
   it('deleting a replaced key leaves its successor and their shared credits alone', async () => {
@@ -51,7 +81,7 @@ export function describeDeletion(store: () => KeyStore): void {
     await store().delete(old.id)
     expect(await store().get(old.id)).toBeNull()
     expect(await store().get(successor.id)).toMatchObject({ id: successor.id })
-    expect(await store().spendCredits(successor.id, 4, 6)).toMatchObject({ spent: true, remaining: 6 })
+    expect(await spend(successor, 4, 6)).toMatchObject({ spent: true, remaining: 6 })
   })
 
   it('purges records revoked or expired at or before a time, oldest first, up to a limit', async () => {

@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DuplicateIdError } from '../errors.ts'
 import type { KeyStore } from '../store/interface.ts'
 import type { StoredKey } from '../types.ts'
+import { describeCharge } from './charge-contract.ts'
 import { describeDeletion } from './deletion-contract.ts'
+import { describeUsageContract } from './usage-contract.ts'
 
 export interface StoreHarness {
   store: KeyStore
@@ -59,6 +61,7 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreHa
     })
 
     describeDeletion(() => store)
+    describeCharge(() => store)
 
     it('returns what it stored, and null for an unknown id', async () => {
       const record = makeRecord()
@@ -182,102 +185,6 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreHa
       expect(await store.get(successor.id)).toBeNull()
     })
 
-    it('spends credits only while enough remain and never goes below zero', async () => {
-      const record = makeRecord({ credits: { remaining: 5, refill: null, refilledAt: 1_000 } })
-      await store.create(record)
-      expect(await store.spendCredits(record.id, 2, 2_000)).toEqual({
-        spent: true,
-        remaining: 3,
-        nextRefillAt: null,
-      })
-      expect(await store.spendCredits(record.id, 4, 2_000)).toEqual({
-        spent: false,
-        remaining: 3,
-        nextRefillAt: null,
-      })
-      expect(await store.spendCredits(record.id, 3, 2_000)).toEqual({
-        spent: true,
-        remaining: 0,
-        nextRefillAt: null,
-      })
-      expect(await store.spendCredits(record.id, 1, 2_000)).toEqual({
-        spent: false,
-        remaining: 0,
-        nextRefillAt: null,
-      })
-      expect((await store.get(record.id))?.credits?.remaining).toBe(0)
-    })
-
-    it('refills credits up to the amount once an interval has passed, then spends', async () => {
-      const record = makeRecord({
-        credits: { remaining: 1, refill: { amount: 10, interval: 60_000 }, refilledAt: 0 },
-      })
-      await store.create(record)
-      expect(await store.spendCredits(record.id, 1, 30_000)).toEqual({
-        spent: true,
-        remaining: 0,
-        nextRefillAt: 60_000,
-      })
-      expect(await store.spendCredits(record.id, 1, 59_999)).toEqual({
-        spent: false,
-        remaining: 0,
-        nextRefillAt: 60_000,
-      })
-      // Two and a half intervals later: one refill to 10 (not 20), the next one due at 180 000.
-      expect(await store.spendCredits(record.id, 4, 150_000)).toEqual({
-        spent: true,
-        remaining: 6,
-        nextRefillAt: 180_000,
-      })
-    })
-
-    it('spends exactly the credits there are under concurrency', async () => {
-      const record = makeRecord({ credits: { remaining: 50, refill: null, refilledAt: 0 } })
-      await store.create(record)
-      const results = await Promise.all(
-        Array.from({ length: 200 }, () => store.spendCredits(record.id, 1, 1)),
-      )
-      expect(results.filter((result) => result?.spent).length).toBe(50)
-      expect((await store.get(record.id))?.credits?.remaining).toBe(0)
-    })
-
-    it('answers null for credits of a key without credits or without a record', async () => {
-      const record = makeRecord()
-      await store.create(record)
-      expect(await store.spendCredits(record.id, 1, 1)).toBeNull()
-      expect(await store.spendCredits('missing00002', 1, 1)).toBeNull()
-    })
-
-    it('replaces the credits when an update sets them', async () => {
-      const record = makeRecord({ credits: { remaining: 1, refill: null, refilledAt: 0 } })
-      await store.create(record)
-      await store.spendCredits(record.id, 1, 1)
-      await store.update(record.id, { updatedAt: 2, credits: { remaining: 9, refill: null, refilledAt: 2 } })
-      expect(await store.spendCredits(record.id, 4, 3)).toEqual({
-        spent: true,
-        remaining: 5,
-        nextRefillAt: null,
-      })
-    })
-
-    it('rate-limits per key with the policy it was given, and per key independently', async () => {
-      const limiter = store.createLimiter({
-        name: `contract${Date.now()}`,
-        points: 2,
-        duration: 60,
-        blockDuration: 0,
-      })
-      const first = await limiter.consume('key-a', 1)
-      expect(first.remainingPoints).toBe(1)
-      await limiter.consume('key-a', 1)
-      const rejection = await limiter.consume('key-a', 1).then(
-        () => null,
-        (error: unknown) => error,
-      )
-      expect(rejection).not.toBeInstanceOf(Error)
-      expect(rejection).toMatchObject({ remainingPoints: 0 })
-      expect((rejection as { msBeforeNext: number }).msBeforeNext).toBeGreaterThan(0)
-      expect((await limiter.consume('key-b', 1)).remainingPoints).toBe(1)
-    })
+    describeUsageContract(() => store)
   })
 }

@@ -1,0 +1,62 @@
+/**
+ * The one path every verification outcome takes — from `verify`, and from the HTTP layer for
+ * requests it rejects before `verify` (no key, a value that cannot be one): count it for usage
+ * and emit the `verification` event. One clock reading serves both.
+ */
+import { emitVerification, type KeywardEmitter } from '../events.ts'
+import type { UsageOutcome } from '../usage/usage-model.ts'
+import type { UsageRecorder } from '../usage/usage-recorder.ts'
+
+/**
+ * Reports one verification outcome. `keyId` is known once the token parsed, `ownerId` once its
+ * secret matched; `cost` is the credits it spent; `at` (epoch ms) defaults to keyward's clock now —
+ * pass a reading already taken to spare a second one.
+ */
+export type ReportVerification = ((
+  code: UsageOutcome,
+  keyId: string | null,
+  ownerId: string | null,
+  cost: number,
+  at?: number,
+) => void) & {
+  /** Credits spent on top of a request already reported (a nested `apiKeyAuth`): usage only. */
+  credits(keyId: string, ownerId: string, cost: number): void
+}
+
+export function createVerificationReporter(
+  events: KeywardEmitter,
+  now: () => number,
+  recorder: UsageRecorder | null,
+): ReportVerification {
+  if (recorder === null) {
+    return Object.assign(
+      function recordVerification(
+        code: UsageOutcome,
+        keyId: string | null,
+        ownerId: string | null,
+        cost: number,
+        at?: number,
+      ) {
+        if (events.has('verification')) emitVerification(events, at ?? now(), code, keyId, ownerId, cost)
+      },
+      { credits() {} },
+    )
+  }
+  return Object.assign(
+    function recordVerification(
+      code: UsageOutcome,
+      keyId: string | null,
+      ownerId: string | null,
+      cost: number,
+      at: number = now(),
+    ) {
+      recorder.record(code, keyId, ownerId, cost, at)
+      emitVerification(events, at, code, keyId, ownerId, cost)
+    },
+    {
+      credits(keyId: string, ownerId: string, cost: number) {
+        recorder.addCredits(keyId, ownerId, cost, now())
+      },
+    },
+  )
+}
