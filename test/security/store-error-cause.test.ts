@@ -67,6 +67,8 @@ describe('a StoreError from a failed Redis write (RedisStore)', () => {
       expect(text).not.toContain('pepperVersion')
       expect(text).not.toContain('org_leak')
     }
+    // And the failed create left nothing behind: no half-written record.
+    expect(await client.keys('leak:{keys}:rec:*')).toEqual([])
     await keyward.close()
   })
 })
