@@ -42,7 +42,7 @@ interface Pair {
 
 let prefixes = 0
 
-async function pair(): Promise<Pair> {
+async function pair(failMode: 'open' | 'closed' = 'open'): Promise<Pair> {
   const keyPrefix = `stale${++prefixes}:`
   const proxy = await startTcpProxy(server.port)
   cleanups.push(() => proxy.close())
@@ -58,7 +58,7 @@ async function pair(): Promise<Pair> {
   const edgeStore = new RedisStore({
     client: edgeClient,
     keyPrefix,
-    failMode: 'open',
+    failMode,
     maxStaleMs: MAX_STALE_MS,
     commandTimeoutMs: 100,
     gapCheckMs: 50,
@@ -113,6 +113,19 @@ describe("failMode: 'open' has a staleness bound (RedisStore)", () => {
     await sleepUntil(holeAt, MAX_STALE_MS + 200)
     expect(codeOf(await edge.verify(key))).toBe('UNAVAILABLE')
 
+    proxy.restore()
+    await until(async () => codeOf(await edge.verify(key)) === 'REVOKED', 'the revoke to arrive', 10_000)
+  })
+
+  it('holds in closed mode too: a black hole cannot keep a cached key in use past maxStaleMs', async () => {
+    const { proxy, edge, admin } = await pair('closed')
+    const { key, record } = await admin.keys.create({ ownerId: 'org_stale' })
+    expect(codeOf(await edge.verify(key))).toBe('VALID')
+    const holeAt = Date.now()
+    proxy.blackhole()
+    await admin.keys.revoke(record.id)
+    await sleepUntil(holeAt, MAX_STALE_MS + 200)
+    expect(codeOf(await edge.verify(key))).toBe('UNAVAILABLE')
     proxy.restore()
     await until(async () => codeOf(await edge.verify(key)) === 'REVOKED', 'the revoke to arrive', 10_000)
   })

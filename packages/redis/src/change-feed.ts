@@ -7,8 +7,8 @@
  * over (`onFlush`). While the subscription is down, `subscribed` is false and the cache must not
  * be trusted. `confirmedAt` is the latest moment up to which every notice is known to have been
  * heard — it advances with each gap check that finds none missing, so a connection that looks
- * alive but carries nothing (a network black hole) stops confirming the cache within a few checks
- * (docs/architecture.md, "Stores").
+ * alive but carries nothing (a network black hole) stops confirming the cache as soon as a check
+ * fails (docs/architecture.md, "Stores").
  */
 import { randomBytes } from 'node:crypto'
 import type { CommandGuard, RedisClient } from './command-guard.ts'

@@ -21,11 +21,12 @@ export interface RedisStoreOptions {
    */
   failMode?: FailMode
   /**
-   * With `failMode: 'open'`: the oldest a cached record may be — counted from when Redis last
-   * confirmed it (this process read it, or its change feed was live and had heard every notice) —
-   * to verify while Redis cannot be reached. Older ones answer `UNAVAILABLE`, so a key revoked
-   * while this process is cut off stops working here within this bound. The default rides out a
-   * Sentinel or Cluster failover with default settings. @default 60000
+   * The oldest a cached record may be — counted from when Redis last confirmed it (this process
+   * read it, or its change feed was live and had heard every notice) — to be used: past it the
+   * record is read again, and with `failMode: 'open'` a record Redis cannot confirm answers
+   * `UNAVAILABLE`. So a key revoked while this process is cut off (even behind a connection that
+   * looks alive) stops working here within this bound. The default rides out a Sentinel or Cluster
+   * failover with default settings. @default 60000
    */
   maxStaleMs?: number
   /** Longest wait for one Redis command before it counts as failed, in ms. @default 500 */

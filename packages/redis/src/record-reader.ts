@@ -3,9 +3,10 @@
  * feed is live, Redis otherwise, with concurrent misses of one id sharing a single read. A cached
  * record's credits are re-read from its pool once older than `creditsMaxAgeMs` (other processes'
  * spends are not broadcast). A cached record is confirmed up to the later of when it was read and
- * when the change feed last proved it had heard every notice; it is trusted without asking Redis
- * only while that is recent (a few gap checks), and in fail-open mode it answers when Redis cannot
- * only while that is within `maxStaleMs` (docs/architecture.md, "Stores").
+ * when the change feed last proved it had heard every notice. It is served without asking Redis,
+ * and in fail-open mode it answers when Redis cannot, only while that is within `maxStaleMs`: a
+ * feed that looks alive but hears nothing (a black hole) cannot keep a stale record in use longer
+ * (docs/architecture.md, "Stores").
  */
 import type { StoredKey } from '@keyward/core/store'
 import type { CommandGuard, RedisClient } from './command-guard.ts'
@@ -31,10 +32,11 @@ export interface RecordReaderOptions {
   negativeCacheSize: number
   negativeCacheTtlMs: number
   creditsMaxAgeMs: number
-  /** In fail-open mode, the oldest confirmation a record may have to answer when Redis cannot. */
+  /**
+   * The oldest confirmation a cached record may have to be served without asking Redis, and in
+   * fail-open mode to answer when Redis cannot.
+   */
   maxStaleMs: number
-  /** The oldest confirmation a record may have to be served without asking Redis. */
-  trustMs: number
 }
 
 /** What the reader needs to know of the change feed. */
@@ -69,9 +71,14 @@ export class RecordReader {
   async lookup(id: string): Promise<Cached | null> {
     if (!isStorableId(id)) return null
     const hit = this.cache.lookup(id)
-    // Without a live, recently confirmed subscription the cache may miss invalidations: trust it
-    // only as a fallback.
-    if (hit !== undefined && !hit.stale && this.isLive() && this.ageOf(hit.value) <= this.options.trustMs) {
+    // Without a live subscription, confirmed within `maxStaleMs`, the cache may miss
+    // invalidations: trust it only as a fallback.
+    if (
+      hit !== undefined &&
+      !hit.stale &&
+      this.isLive() &&
+      this.ageOf(hit.value) <= this.options.maxStaleMs
+    ) {
       const cached = hit.value
       if (
         cached?.record.credits == null ||
@@ -104,12 +111,12 @@ export class RecordReader {
   }
 
   /**
-   * The cached record when it can be trusted as it is (feed live and recently confirmed, fresh),
-   * else `undefined`.
+   * The cached record when it can be trusted as it is (feed live and confirmed within
+   * `maxStaleMs`, fresh), else `undefined`.
    */
   peek(id: string): StoredKey | null | undefined {
     const hit = this.cache.lookup(id)
-    if (hit === undefined || hit.stale || !this.isLive() || this.ageOf(hit.value) > this.options.trustMs) {
+    if (hit === undefined || hit.stale || !this.isLive() || this.ageOf(hit.value) > this.options.maxStaleMs) {
       return undefined
     }
     const cached = hit.value

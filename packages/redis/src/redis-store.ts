@@ -135,18 +135,7 @@ export class RedisStore implements KeyStore {
     this.scripts = client as unknown as ScriptedClient
     const live = () => this.feed.subscribed
     this.pools = new CreditPools(client, this.scripts, this.guard)
-    this.records = new RecordReader(
-      client,
-      this.guard,
-      this.layout,
-      this.pools,
-      {
-        ...resolved,
-        // A few gap checks: a feed that has not confirmed itself for this long is not trusted.
-        trustMs: 3 * resolved.gapCheckMs + resolved.commandTimeoutMs,
-      },
-      () => this.feed,
-    )
+    this.records = new RecordReader(client, this.guard, this.layout, this.pools, resolved, () => this.feed)
     this.owners = new OwnerRecords(
       client,
       this.guard,
