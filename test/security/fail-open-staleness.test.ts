@@ -10,8 +10,8 @@
  */
 import { createKeyward, type Keyward } from '@keyward/core'
 import { RedisStore } from '@keyward/redis'
-import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { Redis } from '../support/ioredis.ts'
 import { codeOf, singleNodeClient, subscribed, TEST_SECRET, until } from '../support/redis-fixtures.ts'
 import { type RedisServer, sleep, startRedisServer } from '../support/redis-server.ts'
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts'

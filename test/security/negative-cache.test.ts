@@ -7,8 +7,8 @@
 import { createKeyward, type Keyward } from '@keyward/core'
 import { formatKey, randomBase62 } from '@keyward/core/testing'
 import { RedisStore } from '@keyward/redis'
-import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Redis } from '../support/ioredis.ts'
 import { singleNodeClient, subscribed, TEST_SECRET, until } from '../support/redis-fixtures.ts'
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts'
 
