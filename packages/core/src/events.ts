@@ -33,6 +33,23 @@ export interface KeyLifecycleEvent {
   timestamp: number
 }
 
+/**
+ * The brute-force guard blocked a client network: it sent `failures` invalid keys within the
+ * guard's window. Emitted by the process that decided the block (with a shared store, each block
+ * reaches every process, but is announced here once — rarely twice, when two processes decide it
+ * at the same moment). The signal for abuse monitoring.
+ */
+export interface GuardBlockedEvent {
+  type: 'guard.blocked'
+  /** An IPv4 address, or the IPv6 `/ipv6Prefix` network, e.g. `2001:db8:1:2::/64`. */
+  network: string
+  /** When the block ends, epoch ms. */
+  until: number
+  /** Failed attempts counted when it was blocked (across processes with a shared store). */
+  failures: number
+  timestamp: number
+}
+
 export interface OwnerLifecycleEvent {
   type: 'owner.set' | 'owner.updated' | 'owner.deleted'
   /** The owner after the change (for `owner.deleted`, as it was). */
@@ -78,6 +95,7 @@ export interface KeywardEvents {
   'key.revoked': KeyLifecycleEvent
   'key.rotated': KeyLifecycleEvent
   'key.deleted': KeyLifecycleEvent
+  'guard.blocked': GuardBlockedEvent
   'owner.set': OwnerLifecycleEvent
   'owner.updated': OwnerLifecycleEvent
   'owner.deleted': OwnerLifecycleEvent

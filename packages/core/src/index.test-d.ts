@@ -1,5 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest'
 import type {
+  GuardBlock,
+  GuardBlockedEvent,
   KeyRecord,
   UsageReport,
   UsageTopEntry,
@@ -54,6 +56,17 @@ describe('public types', () => {
       }
     }
     expectTypeOf(label).parameter(0).toEqualTypeOf<VerifyFailure>()
+  })
+
+  it("types keyward.guard and the 'guard.blocked' event", () => {
+    const keyward = createKeyward({ bruteForce: { points: 5 } })
+    keyward.events.on('guard.blocked', (event) => {
+      expectTypeOf(event).toEqualTypeOf<GuardBlockedEvent>()
+      expectTypeOf(event.network).toBeString()
+      expectTypeOf(event.until).toBeNumber()
+    })
+    expectTypeOf(keyward.guard.blocks).returns.resolves.toEqualTypeOf<GuardBlock[]>()
+    expectTypeOf(keyward.guard.unblock).returns.resolves.toBeBoolean()
   })
 
   it('types usage reads, with a count for every outcome, and lastUsedAt on records', async () => {

@@ -19,10 +19,11 @@ const LAYERS: readonly (readonly string[])[] = [
     'hashing.ts',
     'scopes.ts',
     'networks.ts',
+    'linked-map.ts',
   ],
   ['types.ts', 'credits.ts', 'policies.ts', 'records.ts', 'usage/usage-model.ts'],
   ['store/'],
-  ['events.ts', 'keyward/', 'usage/'],
+  ['events.ts', 'keyward/', 'usage/', 'guard/'],
   ['http/'],
   ['index.ts', 'adapter.ts', 'store.ts', 'testing.ts', 'testing/'],
 ]

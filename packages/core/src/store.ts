@@ -2,6 +2,7 @@
 // types it keeps, the credit arithmetic its atomic spend must reproduce, and the usage batches it
 // adds up (docs/architecture.md).
 export { type CreditSpend, refillCredits, spendFrom } from './credits.ts'
+export { LinkedMap } from './linked-map.ts'
 export {
   budgetOf,
   InProcessLimits,
@@ -12,12 +13,15 @@ export {
 export type {
   ChargeRequest,
   ChargeResult,
+  GuardBlock,
   KeyChanges,
   KeyStore,
   LimitRequest,
   ListOptions,
   ListPage,
   OwnerChanges,
+  SharedGuardListener,
+  SharedGuardState,
 } from './store/interface.ts'
 export type {
   StoredUsage,

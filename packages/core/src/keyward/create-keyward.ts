@@ -1,8 +1,9 @@
 /**
  * `createKeyward`: validates the options once, then wires the key manager (`keys.*`), the verify
- * pipeline and the event emitter around one `KeyStore`.
+ * pipeline, the brute-force guard and the event emitter around one `KeyStore`.
  */
 import { KeywardEmitter } from '../events.ts'
+import { type BruteForceGuard, createBruteForceGuard } from '../guard/brute-force-guard.ts'
 import type { Environment } from '../key-format.ts'
 import type { KeyStore } from '../store/interface.ts'
 import type { VerifiedKey, VerifyOptions, VerifyResult } from '../types.ts'
@@ -25,6 +26,11 @@ export interface Keyward {
   /** Owners: limits and a credit pool shared by all of an owner's keys. */
   readonly owners: OwnerManager
   readonly events: KeywardEmitter
+  /**
+   * The brute-force guard every `apiKeyAuth` of this instance shares: `blocks()` lists the client
+   * networks blocked, `unblock(address)` lifts one (in every process, on a shared store).
+   */
+  readonly guard: BruteForceGuard
   /** Usage per key, owner and installation: `get`, `top`, `flush`, `stats`. */
   readonly usage: KeywardUsage
   /** Checks a presented key; never throws, whatever the input (see `VerifyResult`). */
@@ -62,6 +68,7 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
   const report = createVerificationReporter(events, now, recorder)
   const verifier = createVerifier(config, report)
   const keys = createKeyManager(config, events, createLastUsedReader(store, recorder))
+  const guard = createBruteForceGuard(config.bruteForce, { store, events, now })
   // Ended keys are deleted once past their retention; every process may run it, it is idempotent.
   const purgeTimer =
     config.keyRetentionMs === null
@@ -78,6 +85,7 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
     keys,
     owners: createOwnerManager(config, events),
     events,
+    guard,
     usage: createUsageApi(store, config.usage, now, recorder),
     verify: verifier.verify,
     extend: verifier.extend,
@@ -87,6 +95,7 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
       if (closed) return
       closed = true
       clearInterval(purgeTimer)
+      guard.close()
       // Pending usage goes out first, while the store and the `usage.*` listeners are still there.
       await recorder?.close()
       events.removeAll()
