@@ -147,15 +147,16 @@ export function openAdminApiBackend(options: AdminApiBackendOptions): Backend {
     const title = typeof problem.title === 'string' ? problem.title : `HTTP ${status}`
     const fields = listFieldErrors(problem.errors)
     const detail = fields !== '' ? fields : typeof problem.detail === 'string' ? `: ${problem.detail}` : ''
+    const code = typeof problem.code === 'string' ? problem.code : undefined
+    // Hints only where the answer alone leaves the next step unclear.
     const hint =
       status === 401
         ? ' (is KEYWARD_ADMIN_KEY a valid admin key?)'
-        : status === 403
-          ? ' (the admin key lacks the keyward:* scope this needs)'
-          : problem.code === 'ROUTE_NOT_FOUND'
+        : status === 403 && detail === ''
+          ? ' (the admin key lacks a keyward: scope this needs)'
+          : status === 404 && (code === undefined || code === 'ROUTE_NOT_FOUND')
             ? ' (is --api-url where the admin API is mounted?)'
             : ''
-    const code = typeof problem.code === 'string' ? problem.code : undefined
     return new ApiFailure(`admin API ${status} ${title}${detail}${hint}`, status, code)
   }
 
