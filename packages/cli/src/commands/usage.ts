@@ -142,10 +142,10 @@ export function registerUsageCommand(program: Command, io: CliIo): void {
     const print = new Printer(io, options)
     const report = await withBackend(io, command, async (backend) => {
       const answer = await backend.usage(target, { from, to, granularity })
-      // An unknown id still has counters (clients may present it); a typo should not look like silence.
+      // A deleted key keeps the counts from while it existed; a typo should not look like silence.
       if (keyId !== undefined && (await backend.getKey(keyId)) === null) {
         print.note(
-          `keyward: no key with id ${JSON.stringify(keyId)} (deleted, or a typo?): showing its counters anyway`,
+          `keyward: no key with id ${JSON.stringify(keyId)} (deleted, or a typo?): showing the counts kept for it`,
         )
       }
       return answer
