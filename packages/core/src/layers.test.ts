@@ -20,9 +20,9 @@ const LAYERS: readonly (readonly string[])[] = [
     'scopes.ts',
     'networks.ts',
   ],
-  ['types.ts', 'credits.ts', 'policies.ts', 'records.ts', 'usage/usage-model.ts'],
+  ['types.ts', 'credits.ts', 'policies.ts', 'records.ts', 'usage/usage-model.ts', 'abuse/abuse-model.ts'],
   ['store/'],
-  ['events.ts', 'keyward/', 'usage/'],
+  ['events.ts', 'keyward/', 'usage/', 'abuse/'],
   ['http/'],
   ['index.ts', 'adapter.ts', 'store.ts', 'testing.ts', 'testing/'],
 ]
