@@ -31,6 +31,9 @@ export class RecordReader {
   private readonly cache: RecordCache<Cached>
   private readonly pending = new Map<string, Promise<Cached | null>>()
   private readonly pendingCredits = new Map<string, Promise<Cached>>()
+  /** Lookups answered without Redis, and lookups that read Redis (for `RedisStore.cacheStats`). */
+  private hits = 0
+  private misses = 0
   constructor(
     private readonly client: RedisClient,
     private readonly guard: CommandGuard,
@@ -54,8 +57,10 @@ export class RecordReader {
         cached?.record.credits == null ||
         Date.now() - cached.creditsReadAt <= this.options.creditsMaxAgeMs
       ) {
+        this.hits++
         return cached
       }
+      this.misses++
       try {
         return await this.refreshCredits(id, cached)
       } catch (error) {
@@ -63,6 +68,7 @@ export class RecordReader {
         throw error
       }
     }
+    this.misses++
     try {
       return await this.fetch(id)
     } catch (error) {
@@ -76,11 +82,19 @@ export class RecordReader {
     const hit = this.cache.lookup(id)
     if (hit === undefined || hit.stale || !this.isLive()) return undefined
     const cached = hit.value
-    if (cached === null) return null
+    if (cached === null) {
+      this.hits++
+      return null
+    }
     if (cached.record.credits !== null && Date.now() - cached.creditsReadAt > this.options.creditsMaxAgeMs) {
       return undefined
     }
+    this.hits++
     return cached.record
+  }
+
+  stats(): { hits: number; misses: number; size: number } {
+    return { hits: this.hits, misses: this.misses, size: this.cache.size }
   }
 
   /** The record with `credits` as its pool holds them now (the record's copy is the initial one). */

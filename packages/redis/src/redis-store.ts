@@ -11,6 +11,7 @@
  */
 import { DuplicateIdError, InvalidArgumentError, StoreError } from '@keyward/core'
 import type {
+  AbuseState,
   ChargeRequest,
   ChargeResult,
   KeyChanges,
@@ -26,6 +27,8 @@ import type {
   UsageRangeQuery,
   UsageRankingQuery,
 } from '@keyward/core/store'
+import { AbuseLayout } from './abuse-layout.ts'
+import { RedisAbuse } from './abuse-state.ts'
 import { ChangeFeed } from './change-feed.ts'
 import { RedisCharge } from './charge.ts'
 import { CommandGuard, type RedisClient } from './command-guard.ts'
@@ -91,6 +94,8 @@ export class RedisStore implements KeyStore {
   readonly shared = true
   readonly failMode: FailMode
   readonly usageLog: boolean
+  /** Abuse-signal counters, claims and histories, shared by every process (`abuse-state.ts`). */
+  readonly abuse: AbuseState
   private readonly client: RedisClient
   private readonly scripts: ScriptedClient
   private readonly layout: KeyLayout
@@ -169,6 +174,7 @@ export class RedisStore implements KeyStore {
       resolved.gapCheckMs,
     )
     this.usage = new RedisUsage(client, this.guard, new UsageLayout(resolved.keyPrefix), resolved.usageStream)
+    this.abuse = new RedisAbuse(client, this.guard, new AbuseLayout(resolved.keyPrefix))
   }
 
   /** The key prefix this store writes under (for tooling and tests). */
@@ -417,6 +423,14 @@ export class RedisStore implements KeyStore {
   async lastUsed(ids: readonly string[]): Promise<(number | null)[]> {
     this.assertOpen()
     return this.usage.lastUsed(ids)
+  }
+
+  /**
+   * The record cache since the store was made: lookups answered from it (`hits`, an unknown id
+   * remembered as unknown included), lookups that went to Redis (`misses`), entries held (`size`).
+   */
+  cacheStats(): { hits: number; misses: number; size: number } {
+    return this.records.stats()
   }
 
   // ——— change notifications ———

@@ -202,7 +202,7 @@ export function resolveAbuseOptions(value: AbuseOptions | false | undefined, sto
         : {
             threshold: optionalInteger('abuse.manyNetworks.threshold', networks.threshold, 20, {
               min: 2,
-              max: 10_000,
+              max: 1000,
             }),
             windowMs: windowOf('abuse.manyNetworks', networks.windowMs),
             quarantine: quarantineOf('abuse.manyNetworks', networks.quarantine),
