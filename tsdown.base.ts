@@ -9,5 +9,8 @@ export function packageConfig(entry: string[] = ['src/index.ts']): UserConfig {
     clean: true,
     platform: 'node',
     target: 'node20',
+    // Nothing from node_modules is bundled: dependencies and peers (ioredis, the frameworks,
+    // vitest for `@keyward/core/testing`) stay imports, so the build fails if one is undeclared.
+    deps: { onlyBundle: [] },
   })
 }

@@ -1,7 +1,7 @@
 import { createKeyward, type Keyward } from '@keyward/core'
 import { RedisStore } from '@keyward/redis'
-import { Cluster } from 'ioredis'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
+import { Cluster } from '../support/ioredis.ts'
 import { codeOf, subscribed, TEST_SECRET, until as waitUntil } from '../support/redis-fixtures.ts'
 import { type RedisClusterServers, sleep, startRedisCluster } from '../support/redis-server.ts'
 

@@ -4,9 +4,9 @@
  */
 import { createKeyward } from '@keyward/core'
 import { RedisStore } from '@keyward/redis'
-import type { Cluster, Redis } from 'ioredis'
 import { afterAll, describe } from 'vitest'
 import { runConformance } from '../conformance/suite.ts'
+import type { Cluster, Redis } from '../support/ioredis.ts'
 import { type RedisTarget, startTarget, subscribed, TEST_SECRET, until } from '../support/redis-fixtures.ts'
 
 for (const name of ['single node', 'cluster'] as const) {

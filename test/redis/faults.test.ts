@@ -1,7 +1,7 @@
 import { createKeyward, type Keyward } from '@keyward/core'
 import { type FailMode, RedisStore } from '@keyward/redis'
-import type { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import type { Redis } from '../support/ioredis.ts'
 import {
   codeOf,
   singleNodeClient,

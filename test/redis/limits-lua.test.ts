@@ -7,8 +7,8 @@
 import { createKeyward } from '@keyward/core'
 import { RedisStore } from '@keyward/redis'
 import fc from 'fast-check'
-import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import type { Redis } from '../support/ioredis.ts'
 import { type RedisTarget, startTarget, subscribed, TEST_SECRET, until } from '../support/redis-fixtures.ts'
 
 let target: RedisTarget

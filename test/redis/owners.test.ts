@@ -8,8 +8,8 @@
 import { spawn } from 'node:child_process'
 import { createKeyward, type Keyward } from '@keyward/core'
 import { RedisStore } from '@keyward/redis'
-import type { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Cluster, Redis } from '../support/ioredis.ts'
 import { type RedisTarget, startTarget, subscribed, TEST_SECRET, until } from '../support/redis-fixtures.ts'
 
 type Counts = Record<string, number>

@@ -8,10 +8,10 @@ import { spawn } from 'node:child_process'
 import { createKeyward, type Keyward, parseKey } from '@keyward/core'
 import { formatKey, randomBase62 } from '@keyward/core/testing'
 import { RedisStore } from '@keyward/redis'
-import { Cluster, type Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hashSlot } from '../../packages/redis/src/cluster-slots.ts'
 import { UsageLayout } from '../../packages/redis/src/usage-layout.ts'
+import { Cluster, type Redis } from '../support/ioredis.ts'
 import { codeOf, TEST_SECRET, until } from '../support/redis-fixtures.ts'
 import {
   type RedisClusterServers,

@@ -5,8 +5,8 @@
  */
 import { createKeyward, type Keyward, type KeywardOptions, MemoryStore } from '@keyward/core'
 import { RedisStore } from '@keyward/redis'
-import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe } from 'vitest'
+import type { Redis } from '../support/ioredis.ts'
 import { singleNodeClient, subscribed, TEST_SECRET, until } from '../support/redis-fixtures.ts'
 import { type RedisServer, startRedisServer } from '../support/redis-server.ts'
 

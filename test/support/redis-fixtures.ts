@@ -6,7 +6,7 @@
 
 import type { VerifyResult } from '@keyward/core'
 import type { RedisStore } from '@keyward/redis'
-import { Cluster, Redis } from 'ioredis'
+import { Cluster, Redis } from './ioredis.ts'
 import {
   type RedisClusterServers,
   type RedisServer,

@@ -8,6 +8,7 @@
  * be trusted.
  */
 import { randomBytes } from 'node:crypto'
+import type { Cluster, Redis } from 'ioredis'
 import type { CommandGuard, RedisClient } from './command-guard.ts'
 import { isStorableId, type KeyLayout } from './key-layout.ts'
 
@@ -69,7 +70,10 @@ export class ChangeFeed {
   }
 
   private start(client: RedisClient): RedisClient {
-    const subscriber = client.duplicate()
+    // One call per class: ioredis 6 made each `duplicate` generic, and a union of those is not callable.
+    const subscriber: RedisClient = client.isCluster
+      ? (client as Cluster).duplicate()
+      : (client as Redis).duplicate()
     const channel = this.layout.channel()
     let attempt = 0
     const lost = () => {
