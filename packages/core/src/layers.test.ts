@@ -23,8 +23,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['types.ts', 'credits.ts', 'policies.ts', 'records.ts', 'usage/usage-model.ts', 'abuse/abuse-model.ts'],
   ['store/'],
   ['events.ts', 'keyward/', 'usage/', 'abuse/'],
-  ['http/'],
-  ['index.ts', 'adapter.ts', 'store.ts', 'testing.ts', 'testing/'],
+  ['http/', 'metrics/'],
+  ['index.ts', 'adapter.ts', 'store.ts', 'testing.ts', 'testing/', 'prometheus.ts', 'opentelemetry.ts'],
 ]
 
 function layerOf(module: string): number {
