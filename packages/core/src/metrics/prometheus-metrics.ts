@@ -9,7 +9,7 @@
 import { Counter, Gauge, Histogram, Registry as PromRegistry, type Registry } from 'prom-client'
 import { ABUSE_KINDS } from '../abuse/abuse-model.ts'
 import type { Keyward } from '../keyward/create-keyward.ts'
-import { USAGE_OUTCOMES } from '../usage/usage-model.ts'
+import { OUTCOME_INDEX, USAGE_OUTCOMES } from '../usage/usage-model.ts'
 import { checkObject, configError } from '../validation.ts'
 import { keywardReadings, observeKeyward } from './keyward-observer.ts'
 
@@ -68,13 +68,21 @@ export function prometheusMetrics(
     return prefix + name
   }
 
-  const verifications = new Counter({
+  // Counted in a plain array on the request path (a prom-client `inc` with labels costs ~0.4 µs),
+  // published when Prometheus scrapes.
+  const verificationCounts = new Float64Array(USAGE_OUTCOMES.length)
+  new Counter({
     name: named('verifications_total'),
     help: 'Verifications by outcome: VALID or the VerifyCode.',
     labelNames: ['code'],
     registers,
+    collect() {
+      this.reset()
+      USAGE_OUTCOMES.forEach((code, index) => {
+        this.labels(code).inc(verificationCounts[index])
+      })
+    },
   })
-  for (const code of USAGE_OUTCOMES) verifications.labels(code).inc(0)
   // No label: the outcomes are counted above; one series of buckets keeps the cardinality low.
   const verifyDuration = new Histogram({
     name: named('verify_duration_seconds'),
@@ -179,7 +187,9 @@ export function prometheusMetrics(
   }
 
   const stopObserving = observeKeyward(keyward, {
-    verification: (code) => verifications.labels(code).inc(),
+    verification(code) {
+      verificationCounts[OUTCOME_INDEX[code]]!++
+    },
     usageFlush(ok, seconds) {
       flushes.labels(ok ? 'ok' : 'error').inc()
       flushDuration.observe(seconds)
