@@ -1,5 +1,5 @@
 /**
- * Where abuse-signal state lives in Redis (docs/redis.md, "Abuse signals"). Everything about one
+ * Where abuse-signal state lives in Redis (docs/architecture.md, "Abuse signals"). Everything about one
  * subject — a key id, or a client network for `failed-burst` — shares one of `ABUSE_SHARDS`
  * hash-tag scopes `{ab:<shard>}`, picked by the subject, so one script call per scope adds a
  * process's observations; the installation's event history lives in `{ab:all}`. Key names hold

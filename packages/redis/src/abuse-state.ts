@@ -1,5 +1,5 @@
 /**
- * Abuse-signal state on Redis (docs/redis.md, "Abuse signals"): the `AbuseState` of `RedisStore`.
+ * Abuse-signal state on Redis (docs/architecture.md, "Abuse signals"): the `AbuseState` of `RedisStore`.
  * A process's tally becomes one script call per hash-tag scope (`abuse-layout.ts`) — INCRBY for
  * counters, SADD + SCARD for sets, HINCRBY on a key's minute hash with the baseline summed in the
  * same call — pipelined, one pipeline per cluster node; claims are `SET NX PX`, so whichever process
