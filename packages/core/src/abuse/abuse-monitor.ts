@@ -99,6 +99,8 @@ export class AbuseMonitor implements AbuseObserver {
   private flushing: Promise<void> | null = null
   private timer: NodeJS.Timeout | null = null
   private closed = false
+  /** Whether requests of a matched key matter: `spike` or `many-networks` is on. */
+  private readonly observesUse: boolean
 
   constructor(
     private readonly config: AbuseConfig,
@@ -108,6 +110,7 @@ export class AbuseMonitor implements AbuseObserver {
     private readonly quarantine: Quarantine,
   ) {
     const networks = config.manyNetworks
+    this.observesUse = networks !== null || config.spike !== null
     this.observations = new AbuseObservations(
       config.maxKeys,
       networks === null
@@ -117,7 +120,7 @@ export class AbuseMonitor implements AbuseObserver {
   }
 
   used(key: StoredKey, ownerId: string, clientAddress: string | undefined, at: number): void {
-    if (this.closed) return
+    if (this.closed || !this.observesUse) return
     this.observations.used(key.id, ownerId, key.createdAt, clientAddress, at)
     if (this.timer === null) this.start()
   }

@@ -417,6 +417,15 @@ describe('abuse: bounds and failures', () => {
     await keyward.close()
   })
 
+  it('observes nothing a signal that is on does not need', async () => {
+    const { keyward, key } = await monitored({ abuse: { spike: false, manyNetworks: false } })
+    for (let i = 0; i < 10; i++) await keyward.verify(key, { clientAddress: `10.0.${i}.1` })
+    expect(keyward.abuse.stats().pending).toBe(0)
+    await keyward.verify(withOtherSecret(key))
+    expect(keyward.abuse.stats().pending).toBe(1)
+    await keyward.close()
+  })
+
   it('is off with abuse: false: nothing observed, nothing emitted', async () => {
     const { keyward, events, key } = await monitored({ abuse: false })
     for (let i = 0; i < 50; i++) await keyward.verify(withOtherSecret(key))
