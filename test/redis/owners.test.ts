@@ -64,7 +64,7 @@ for (const name of ['single node', 'cluster'] as const) {
 
     async function fresh(): Promise<{ keyward: Keyward; prefix: string; store: RedisStore }> {
       const prefix = `own${++prefixes}:`
-      const store = new RedisStore({ client, keyPrefix: prefix })
+      const store = new RedisStore({ client, keyPrefix: prefix, commandTimeoutMs: 10_000 })
       await until(() => subscribed(store), 'the store to subscribe', 10_000)
       keyward = createKeyward({ prefix: 'acme', secret: TEST_SECRET, store })
       return { keyward, prefix, store }
@@ -156,9 +156,10 @@ describe('Redis round trips per verify', () => {
 
   it('makes exactly one round trip for a key limit + an owner limit + credits, and none when local-first', async () => {
     // No background version checks during the count: only what verify itself sends is counted.
-    const store = new RedisStore({ client, keyPrefix: 'rt:', gapCheckMs: 60_000 })
+    // (and no usage flushes, which are background writes too; a generous timeout for a busy machine).
+    const store = new RedisStore({ client, keyPrefix: 'rt:', gapCheckMs: 60_000, commandTimeoutMs: 10_000 })
     await until(() => subscribed(store), 'the store to subscribe', 10_000)
-    const keyward = createKeyward({ prefix: 'acme', secret: TEST_SECRET, store })
+    const keyward = createKeyward({ prefix: 'acme', secret: TEST_SECRET, store, usage: false })
     await keyward.owners.set('org_rt', {
       rateLimit: { points: 10_000, duration: 60 },
       credits: { remaining: 10_000 },
