@@ -8,9 +8,9 @@
 import { type AbuseEvent, createKeyward, type Keyward, type KeywardOptions, parseKey } from '@keyward/core'
 import { formatKey, randomBase62 } from '@keyward/core/testing'
 import { RedisStore } from '@keyward/redis'
-import type { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testClock } from '../support/core-fixtures.ts'
+import type { Cluster, Redis } from '../support/ioredis.ts'
 import {
   codeOf,
   type RedisTarget,
@@ -156,5 +156,64 @@ describe.each(['single node', 'cluster'] as const)('abuse signals on Redis, %s',
       expect.objectContaining({ kind: 'many-networks', quarantined: true, keyId: record.id }),
     ])
     expect(await b.keyward.abuse.recent()).toEqual(await a.keyward.abuse.recent())
+  })
+})
+
+describe('abuse signals on Redis: the request path', () => {
+  let target: RedisTarget
+  let client: Redis
+
+  beforeAll(async () => {
+    target = await startTarget('single node')
+    client = (await target.connect()) as Redis
+  })
+  afterAll(async () => {
+    client?.disconnect()
+    await target?.dispose()
+  })
+
+  /** Commands the client sends while `run` awaits. */
+  async function commandsDuring(run: () => Promise<unknown>): Promise<number> {
+    const counted = client as unknown as { sendCommand: (...args: unknown[]) => unknown }
+    const send = counted.sendCommand.bind(counted)
+    let sent = 0
+    counted.sendCommand = (...args: unknown[]) => {
+      sent++
+      return send(...args)
+    }
+    try {
+      await run()
+    } finally {
+      counted.sendCommand = send
+    }
+    return sent
+  }
+
+  it('adds no blocking round trip: observing is in process, the tally runs in the background', async () => {
+    // No background version checks, usage flushes or abuse ticks during the count.
+    const store = new RedisStore({ client, keyPrefix: 'abrt:', gapCheckMs: 60_000 })
+    await until(() => subscribed(store), 'the store to subscribe', 10_000)
+    const keyward = createKeyward({
+      prefix: 'acme',
+      secret: TEST_SECRET,
+      store,
+      usage: false,
+      abuse: { intervalMs: 30_000, wrongSecret: { threshold: 1000 } },
+    })
+    const { key } = await keyward.keys.create({ ownerId: 'org_rt' })
+    const wrong = withOtherSecret(key)
+    await keyward.verify(key) // warm the cache
+    const during = await commandsDuring(async () => {
+      for (let index = 0; index < 200; index++) {
+        expect(codeOf(await keyward.verify(key, { clientAddress: `10.0.0.${index}` }))).toBe('VALID')
+        expect(codeOf(await keyward.verify(wrong, { clientAddress: '10.0.0.1' }))).toBe('NOT_FOUND')
+      }
+    })
+    expect(during).toBe(0)
+    // The flush, nothing over a threshold: one script call for the key's scope.
+    const flush = await commandsDuring(() => keyward.abuse.flush())
+    expect(flush).toBe(1)
+    console.log(`abuse flush of 400 observed requests: ${flush} Redis command(s)`)
+    await keyward.close()
   })
 })
