@@ -6,6 +6,7 @@
  * change-feed bound; the history is readable from either.
  */
 import { type AbuseEvent, createKeyward, type Keyward, type KeywardOptions, parseKey } from '@keyward/core'
+import { createAuthenticator } from '@keyward/core/adapter'
 import { formatKey, randomBase62 } from '@keyward/core/testing'
 import { RedisStore } from '@keyward/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -130,6 +131,31 @@ describe.each(['single node', 'cluster'] as const)('abuse signals on Redis, %s',
     await Promise.all([a.keyward.abuse.flush(), b.keyward.abuse.flush()])
     expect(allEvents()).toEqual([expect.objectContaining({ kind: 'spike', baseline: 6 })])
     expect((allEvents()[0] as { requests: number }).requests).toBeGreaterThanOrEqual(24)
+  })
+
+  it('failed-burst: an address blocked by the guards of two processes fires once', async () => {
+    const { a, b, key, allEvents } = await twoProcesses({})
+    const unknown = () => formatKey('acme', 'live', randomBase62(12), randomBase62(32))
+    await Promise.all(
+      [a, b].map(async ({ keyward }) => {
+        const authenticator = createAuthenticator(keyward, {
+          bruteForce: { points: 3, duration: 60, blockDuration: 60 },
+        })
+        for (let i = 0; i < 3; i++) {
+          await authenticator.authenticate({
+            getHeader: (name) => (name === 'x-api-key' ? unknown() : undefined),
+            getQuery: () => undefined,
+            clientAddress: '198.51.100.77',
+          })
+        }
+      }),
+    )
+    await until(() => allEvents().length > 0, 'the failed-burst event', 5000)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(allEvents()).toEqual([
+      expect.objectContaining({ kind: 'failed-burst', network: '198.51.100.77', failures: 3 }),
+    ])
+    expect(codeOf(await a.keyward.verify(key))).toBe('VALID')
   })
 
   it('quarantine: a key quarantined by one process answers DISABLED in the other within the change-feed bound', async () => {

@@ -72,6 +72,22 @@ export interface UsageFlushEvent {
   timestamp: number
 }
 
+/**
+ * The brute-force guard blocked a client address: it sent `failures` keys that do not work within
+ * the guard's window. Emitted by the `apiKeyAuth` whose guard decided the block. The signal behind
+ * the `failed-burst` abuse event.
+ */
+export interface GuardBlockedEvent {
+  type: 'guard.blocked'
+  /** The client address (or network) the guard counts by. */
+  network: string
+  /** When the block ends, epoch ms. */
+  until: number
+  /** Failed attempts counted when it was blocked. */
+  failures: number
+  timestamp: number
+}
+
 export interface KeywardEvents {
   verification: VerificationEvent
   'key.created': KeyLifecycleEvent
@@ -84,6 +100,7 @@ export interface KeywardEvents {
   'owner.deleted': OwnerLifecycleEvent
   'usage.dropped': UsageDroppedEvent
   'usage.flush': UsageFlushEvent
+  'guard.blocked': GuardBlockedEvent
   /**
    * An abuse signal fired (`kind`: `wrong-secret`, `many-networks`, `spike`, `failed-burst`): once
    * per key (or address) per window, in one process of those sharing the store.

@@ -29,6 +29,7 @@ export {
   StoreError,
 } from './errors.ts'
 export type {
+  GuardBlockedEvent,
   KeyLifecycleEvent,
   KeywardEmitter,
   KeywardEventName,

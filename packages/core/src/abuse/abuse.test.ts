@@ -280,6 +280,75 @@ describe('abuse: spike', () => {
   })
 })
 
+describe('abuse: failed-burst', () => {
+  const options: KeywardOptions = { abuse: { failedBurst: { windowMs: HOUR } } }
+  const bruteForce = { points: 3, duration: 60, blockDuration: 60 }
+
+  /** An apiKeyAuth's authenticator, and a request from `address` with `token`. */
+  function guarded(keyward: Awaited<ReturnType<typeof monitored>>['keyward']) {
+    const authenticator = createAuthenticator(keyward, { bruteForce })
+    return (token: string, address: string) =>
+      authenticator.authenticate({
+        getHeader: (name) => (name === 'x-api-key' ? token : undefined),
+        getQuery: () => undefined,
+        clientAddress: address,
+      })
+  }
+
+  it('fires when the brute-force guard blocks an address', async () => {
+    const { keyward, events, key } = await monitored(options)
+    const request = guarded(keyward)
+    for (let i = 0; i < 3; i++) await request(unknownKey(key), '198.51.100.9')
+    expect(await request(key, '198.51.100.9')).toMatchObject({ ok: false, response: { status: 429 } })
+    await expect.poll(() => events.length).toBe(1)
+    expect(events[0]).toEqual({
+      type: 'abuse',
+      kind: 'failed-burst',
+      network: '198.51.100.9',
+      failures: 3,
+      blockedUntil: START + MINUTE,
+      windowStart: START,
+      windowMs: HOUR,
+      quarantined: false,
+      timestamp: START,
+    })
+    expect(await keyward.abuse.recent()).toEqual(events)
+    await keyward.close()
+  })
+
+  it('stays quiet one failed attempt under the guard’s threshold', async () => {
+    const { keyward, events, key } = await monitored(options)
+    const request = guarded(keyward)
+    for (let i = 0; i < 2; i++) await request(unknownKey(key), '198.51.100.9')
+    await request(unknownKey(key), '198.51.100.10')
+    expect((await request(key, '198.51.100.9')).ok).toBe(true)
+    await keyward.abuse.flush()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(events).toEqual([])
+    await keyward.close()
+  })
+
+  it('fires once per address and window: a second block in the window is quiet, the next window fires', async () => {
+    const { keyward, clock, events, key } = await monitored(options)
+    const request = guarded(keyward)
+    const burst = async () => {
+      for (let i = 0; i < 3; i++) await request(unknownKey(key), '198.51.100.9')
+    }
+    await burst()
+    await expect.poll(() => events.length).toBe(1)
+    clock.advance(2 * MINUTE) // the block has ended
+    await burst()
+    expect(await request(key, '198.51.100.9')).toMatchObject({ ok: false, response: { status: 429 } })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(events).toHaveLength(1)
+    clock.advance(HOUR)
+    await burst()
+    await expect.poll(() => events.length).toBe(2)
+    expect(events.map((event) => event.windowStart)).toEqual([START, START + HOUR])
+    await keyward.close()
+  })
+})
+
 describe('abuse: quarantine', () => {
   it('disables the key, keeps the reason on the record, and clears it when re-enabled', async () => {
     const { keyward, events, key, record } = await monitored({

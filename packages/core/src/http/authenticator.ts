@@ -323,7 +323,16 @@ export function createAuthenticator(keyward: Keyward, options: AuthenticatorOpti
         return { ok: true, key: result.key, result, headers: successHeaders(result) }
       }
       if (guard !== null && address !== undefined && OUTCOMES[result.code].failedAttempt) {
-        await guard.recordFailure(address)
+        const block = await guard.recordFailure(address)
+        if (block !== null && keyward.events.has('guard.blocked')) {
+          keyward.events.emit('guard.blocked', {
+            type: 'guard.blocked',
+            network: address,
+            until: block.until,
+            failures: block.failures,
+            timestamp: keyward.now(),
+          })
+        }
       }
       return reject(result)
     },

@@ -39,11 +39,13 @@ export class BruteForceGuard {
   private readonly failures: RateLimiterMemory
   private readonly blockedUntil = new Map<string, number>()
   private readonly blockMs: number
+  private readonly points: number
 
   constructor(
     options: Required<BruteForceOptions>,
     private readonly now: () => number,
   ) {
+    this.points = options.points
     this.failures = new RateLimiterMemory({
       keyPrefix: 'kw-guard',
       points: options.points,
@@ -63,8 +65,11 @@ export class BruteForceGuard {
     return 0
   }
 
-  /** Counts one failed attempt; blocks the address once it has used up its `points`. */
-  async recordFailure(address: string): Promise<void> {
+  /**
+   * Counts one failed attempt; blocks the address once it has used up its `points`. Resolves the
+   * block this attempt started (`null` when it started none).
+   */
+  async recordFailure(address: string): Promise<{ failures: number; until: number } | null> {
     let remaining: number
     try {
       remaining = (await this.failures.consume(address, 1)).remainingPoints
@@ -72,11 +77,14 @@ export class BruteForceGuard {
       // Rejected: already over (a concurrent request blocked it first).
       remaining = 0
     }
-    if (remaining > 0) return
+    if (remaining > 0) return null
+    const wasBlocked = this.blockedFor(address) > 0
     if (this.blockedUntil.size >= MAX_BLOCKED) this.sweep()
-    this.blockedUntil.set(address, this.now() + this.blockMs)
+    const until = this.now() + this.blockMs
+    this.blockedUntil.set(address, until)
     // A fresh count once the block ends.
     await this.failures.delete(address)
+    return wasBlocked ? null : { failures: this.points, until }
   }
 
   private sweep(): void {

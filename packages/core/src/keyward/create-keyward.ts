@@ -95,6 +95,10 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
         })
       : null
   const verifier = createVerifier(config, report, monitor)
+  // A client address the brute-force guard blocked is the `failed-burst` signal.
+  if (monitor !== null) {
+    events.on('guard.blocked', (block) => monitor.failedBurst(block.network, block.failures, block.until))
+  }
   // Ended keys are deleted once past their retention; every process may run it, it is idempotent.
   const purgeTimer =
     config.keyRetentionMs === null
