@@ -1,5 +1,7 @@
 // @keyward/core — what applications call. Framework adapters import `@keyward/core/adapter`, store
 // implementations `@keyward/core/store`, test suites `@keyward/core/testing`.
+
+export type { AbuseStats, KeywardAbuse } from './abuse/abuse-api.ts'
 export {
   ABUSE_KINDS,
   type AbuseEvent,
@@ -9,7 +11,6 @@ export {
   type SpikeAbuseEvent,
   type WrongSecretAbuseEvent,
 } from './abuse/abuse-model.ts'
-export type { AbuseStats, KeywardAbuse } from './abuse/abuse-monitor.ts'
 export type {
   AbuseHistoryOptions,
   AbuseOptions,

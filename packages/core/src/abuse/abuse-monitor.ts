@@ -13,48 +13,20 @@
  * observations per interval and as many remembered windows and baselines (see `stats()`).
  */
 import type { KeywardEmitter } from '../events.ts'
-import type {
-  AbuseCountIncrement,
-  AbuseRateIncrement,
-  AbuseSetIncrement,
-  AbuseState,
-  AbuseTallyResult,
-  AbuseWindow,
-} from '../store/abuse-interface.ts'
+import type { AbuseState, AbuseTallyResult, AbuseWindow } from '../store/abuse-interface.ts'
 import type { StoredKey } from '../types.ts'
-import { argumentError, checkInteger, checkObject, checkString } from '../validation.ts'
-import { ABUSE_KINDS, type AbuseEvent, type AbuseKind, MINUTE_MS, windowStart } from './abuse-model.ts'
-import { AbuseObservations, type ObservedMinutes } from './abuse-observations.ts'
+import { type AbuseStats, noEvents } from './abuse-api.ts'
+import { type AbuseEvent, MINUTE_MS, windowStart } from './abuse-model.ts'
+import { AbuseObservations } from './abuse-observations.ts'
 import type { AbuseConfig } from './abuse-options.ts'
-
-/** What `keyward.abuse.stats()` reports about this process's abuse monitoring. */
-export interface AbuseStats {
-  /** Key entries (a key's observations in one minute) waiting for the next flush. */
-  pending: number
-  /** Requests whose observation was dropped: `maxKeys` entries were held, or their flush failed. */
-  droppedObservations: number
-  /** Successful flushes. */
-  flushes: number
-  /** Flushes (tallies or claims) the store refused. */
-  flushErrors: number
-  /** keyward's clock at the last successful flush, epoch ms, or `null`. */
-  lastFlushAt: number | null
-  /** `abuse` events this process emitted since start, per kind. */
-  events: Record<AbuseKind, number>
-}
-
-/** `keyward.abuse`. */
-export interface KeywardAbuse {
-  /**
-   * Recent abuse events, newest first: a key's (`keyId`), or every one of the installation
-   * (including `failed-burst`, which names no key). Kept `abuse.history.size` per key for
-   * `abuse.history.retentionMs`. @example await keyward.abuse.recent({ keyId, limit: 10 })
-   */
-  recent(query?: { keyId?: string; limit?: number }): Promise<AbuseEvent[]>
-  /** Adds this process's observations up in the store and evaluates the signals now. */
-  flush(): Promise<void>
-  stats(): AbuseStats
-}
+import {
+  type Candidate,
+  evaluateTally,
+  planTally,
+  reasonOf,
+  type SignalMemory,
+  windowId,
+} from './abuse-signals.ts'
 
 /** What the verify pipeline calls; both are synchronous and never touch the store. */
 export interface AbuseObserver {
@@ -67,34 +39,15 @@ export interface AbuseObserver {
 /** Disables a key in response to a signal; resolves once done (or when there is nothing to do). */
 export type Quarantine = (keyId: string, reason: string) => Promise<void>
 
-interface Candidate {
-  window: AbuseWindow
-  event: AbuseEvent
-}
-
 /** Signals whose claim could not be sent, kept for the next flush: at most this many. */
 const MAX_UNCLAIMED = 1000
 
-function windowId(window: AbuseWindow): string {
-  return `${window.signal}\n${window.subject}\n${window.windowStart}`
-}
-
-function minutes(ms: number): string {
-  return `${ms / MINUTE_MS} min`
-}
-
 export class AbuseMonitor implements AbuseObserver {
   private readonly observations: AbuseObservations
-  /** Window id → its expiry: windows this process knows to be claimed. */
-  private readonly settled = new Map<string, number>()
-  /** Per key: the baseline sum of the minutes before `minute`, read once per minute. */
-  private readonly baselines = new Map<string, { minute: number; sum: number }>()
+  private readonly memory: SignalMemory = { settled: new Map(), baselines: new Map() }
   private unclaimed: Candidate[] = []
   private readonly totals = { dropped: 0, flushes: 0, flushErrors: 0 }
-  private readonly emitted = Object.fromEntries(ABUSE_KINDS.map((kind) => [kind, 0])) as Record<
-    AbuseKind,
-    number
-  >
+  private readonly emitted = noEvents()
   private lastFlushAt: number | null = null
   private flushing: Promise<void> | null = null
   private timer: NodeJS.Timeout | null = null
@@ -146,7 +99,7 @@ export class AbuseMonitor implements AbuseObserver {
       windowStart: start,
       expiresAt: start + options.windowMs,
     }
-    if (this.settled.has(windowId(window))) return
+    if (this.memory.settled.has(windowId(window))) return
     const event: AbuseEvent = {
       type: 'abuse',
       kind: 'failed-burst',
@@ -207,7 +160,7 @@ export class AbuseMonitor implements AbuseObserver {
     const now = this.now()
     this.forgetExpired(now)
     const observed = this.observations.take()
-    const plan = this.plan(observed)
+    const plan = planTally(observed, this.config, this.memory)
     const candidates = this.unclaimed
     this.unclaimed = []
     if (plan.counts.length + plan.sets.length + plan.rates.length > 0) {
@@ -219,7 +172,7 @@ export class AbuseMonitor implements AbuseObserver {
         this.failed(error, candidates)
         throw error
       }
-      candidates.push(...this.evaluate(plan, result))
+      candidates.push(...evaluateTally(plan, result, this.config, this.memory, this.now()))
     }
     if (candidates.length > 0) {
       try {
@@ -239,148 +192,12 @@ export class AbuseMonitor implements AbuseObserver {
     if (this.events.has('error')) this.events.emit('error', { error, event: 'abuse' })
   }
 
-  /** The store increments for what was observed, skipping windows already settled. */
-  private plan(observed: ObservedMinutes): Plan {
-    const { wrongSecret, manyNetworks, spike } = this.config
-    const counts = new Map<string, AbuseCountIncrement & { ownerId: string }>()
-    const sets = new Map<string, AbuseWindow & { ownerId: string; members: Set<string> }>()
-    const rates: (AbuseRateIncrement & { ownerId: string; createdAt: number })[] = []
-    let observations = 0
-    for (const [minute, keys] of observed) {
-      for (const [keyId, observation] of keys) {
-        const { ownerId } = observation
-        observations += observation.requests + observation.wrongSecrets
-        if (wrongSecret !== null && observation.wrongSecrets > 0) {
-          const window = this.window('wrong-secret', keyId, minute, wrongSecret.windowMs)
-          const id = windowId(window)
-          if (!this.settled.has(id)) {
-            const count = counts.get(id)
-            if (count === undefined) counts.set(id, { ...window, amount: observation.wrongSecrets, ownerId })
-            else count.amount += observation.wrongSecrets
-          }
-        }
-        if (manyNetworks !== null && observation.networks !== null) {
-          const window = this.window('many-networks', keyId, minute, manyNetworks.windowMs)
-          const id = windowId(window)
-          if (!this.settled.has(id)) {
-            const set = sets.get(id)
-            if (set === undefined) sets.set(id, { ...window, members: observation.networks, ownerId })
-            else for (const network of observation.networks) set.members.add(network)
-          }
-        }
-        if (spike !== null && observation.requests > 0) {
-          const cached = this.baselines.get(keyId)
-          rates.push({
-            keyId,
-            ownerId,
-            createdAt: observation.createdAt,
-            minute,
-            amount: observation.requests,
-            baselineFrom: cached?.minute === minute ? null : minute - spike.baselineMinutes * MINUTE_MS,
-            expiresAt: minute + (spike.baselineMinutes + 2) * MINUTE_MS,
-          })
-        }
-      }
-    }
-    return {
-      counts: [...counts.values()],
-      sets: [...sets.values()].map((set) => ({ ...set, members: [...set.members] })),
-      rates,
-      observations,
-    }
-  }
-
-  /** The signals the totals put over their thresholds, in windows not settled yet. */
-  private evaluate(plan: Plan, result: AbuseTallyResult): Candidate[] {
-    const at = this.now()
-    const candidates: Candidate[] = []
-    const { wrongSecret, manyNetworks, spike } = this.config
-    if (wrongSecret !== null) {
-      plan.counts.forEach((count, index) => {
-        const attempts = result.counts[index] ?? 0
-        if (attempts < wrongSecret.threshold) return
-        candidates.push({
-          window: count,
-          event: {
-            type: 'abuse',
-            kind: 'wrong-secret',
-            keyId: count.subject,
-            ownerId: count.ownerId,
-            attempts,
-            threshold: wrongSecret.threshold,
-            windowStart: count.windowStart,
-            windowMs: wrongSecret.windowMs,
-            quarantined: wrongSecret.quarantine,
-            timestamp: at,
-          },
-        })
-      })
-    }
-    if (manyNetworks !== null) {
-      plan.sets.forEach((set, index) => {
-        const networks = result.sets[index] ?? 0
-        if (networks < manyNetworks.threshold) return
-        candidates.push({
-          window: set,
-          event: {
-            type: 'abuse',
-            kind: 'many-networks',
-            keyId: set.subject,
-            ownerId: set.ownerId,
-            networks,
-            threshold: manyNetworks.threshold,
-            windowStart: set.windowStart,
-            windowMs: manyNetworks.windowMs,
-            quarantined: manyNetworks.quarantine,
-            timestamp: at,
-          },
-        })
-      })
-    }
-    if (spike !== null) {
-      plan.rates.forEach((rate, index) => {
-        const answer = result.rates[index]
-        if (answer === undefined) return
-        let sum = answer.baseline
-        if (sum === null) {
-          sum = this.baselines.get(rate.keyId)?.sum ?? 0
-        } else if (this.baselines.has(rate.keyId) || this.baselines.size < this.config.maxKeys) {
-          this.baselines.set(rate.keyId, { minute: rate.minute, sum })
-        }
-        // A key younger than its baseline has none yet: starting busy is no spike.
-        if (rate.minute < rate.createdAt + spike.baselineMinutes * MINUTE_MS) return
-        const mean = sum / spike.baselineMinutes
-        if (answer.total < spike.minRequests || answer.total < spike.factor * mean) return
-        const window = this.window('spike', rate.keyId, rate.minute, spike.windowMs)
-        if (this.settled.has(windowId(window))) return
-        candidates.push({
-          window,
-          event: {
-            type: 'abuse',
-            kind: 'spike',
-            keyId: rate.keyId,
-            ownerId: rate.ownerId,
-            minute: rate.minute,
-            requests: answer.total,
-            baseline: mean,
-            factor: spike.factor,
-            windowStart: window.windowStart,
-            windowMs: spike.windowMs,
-            quarantined: spike.quarantine,
-            timestamp: at,
-          },
-        })
-      })
-    }
-    return candidates
-  }
-
   /** Claims each candidate's window; the process that wins one emits its event. */
   private async claimAndFire(candidates: Candidate[], now: number): Promise<void> {
     const unique = new Map<string, Candidate>()
     for (const candidate of candidates) {
       const id = windowId(candidate.window)
-      if (!this.settled.has(id) && !unique.has(id)) unique.set(id, candidate)
+      if (!this.memory.settled.has(id) && !unique.has(id)) unique.set(id, candidate)
     }
     if (unique.size === 0) return
     const pending = [...unique.values()]
@@ -389,7 +206,7 @@ export class AbuseMonitor implements AbuseObserver {
       now,
     )
     pending.forEach((candidate, index) => {
-      this.settled.set(windowId(candidate.window), candidate.window.expiresAt)
+      this.memory.settled.set(windowId(candidate.window), candidate.window.expiresAt)
       if (won[index] === true) this.fire(candidate.event)
     })
   }
@@ -407,76 +224,13 @@ export class AbuseMonitor implements AbuseObserver {
     }
   }
 
-  private window(signal: AbuseKind, subject: string, at: number, windowMs: number): AbuseWindow {
-    const start = windowStart(at, windowMs)
-    return { signal, subject, windowStart: start, expiresAt: start + windowMs }
-  }
-
   private forgetExpired(now: number): void {
-    for (const [id, expiresAt] of this.settled) if (expiresAt <= now) this.settled.delete(id)
+    for (const [id, expiresAt] of this.memory.settled) if (expiresAt <= now) this.memory.settled.delete(id)
     // The store's claim is what makes a signal fire once: past the bound, forgetting only costs
     // a claim that loses.
-    if (this.settled.size > 4 * this.config.maxKeys) this.settled.clear()
+    if (this.memory.settled.size > 4 * this.config.maxKeys) this.memory.settled.clear()
     const minute = Math.floor(now / MINUTE_MS) * MINUTE_MS
-    for (const [keyId, baseline] of this.baselines)
-      if (baseline.minute < minute - MINUTE_MS) this.baselines.delete(keyId)
-  }
-}
-
-interface Plan {
-  counts: (AbuseCountIncrement & { ownerId: string })[]
-  sets: (AbuseSetIncrement & { ownerId: string })[]
-  rates: (AbuseRateIncrement & { ownerId: string; createdAt: number })[]
-  /** Requests these increments stand for (what a failed flush drops). */
-  observations: number
-}
-
-/** The `reason` a quarantine writes on the key (and its `key.updated` event carries). */
-export function reasonOf(event: AbuseEvent): string {
-  switch (event.kind) {
-    case 'wrong-secret':
-      return `abuse: ${event.attempts} wrong secrets within ${minutes(event.windowMs)} (threshold ${event.threshold})`
-    case 'many-networks':
-      return `abuse: used from ${event.networks} networks within ${minutes(event.windowMs)} (threshold ${event.threshold})`
-    case 'spike':
-      return `abuse: ${event.requests} requests in one minute, over ${event.factor}× its mean of ${event.baseline.toFixed(1)} per minute`
-    case 'failed-burst':
-      return `abuse: ${event.failures} failed attempts from ${event.network}`
-  }
-}
-
-/** `keyward.abuse`, reading the history from `state`; `monitor` is `null` with `abuse: false`. */
-export function createAbuseApi(
-  state: AbuseState | null,
-  config: AbuseConfig,
-  now: () => number,
-  monitor: AbuseMonitor | null,
-): KeywardAbuse {
-  return {
-    async recent(query = {}) {
-      checkObject('query', query, argumentError)
-      const keyId = query.keyId === undefined ? null : checkString('keyId', query.keyId, { min: 1, max: 128 })
-      const limit =
-        query.limit === undefined
-          ? 20
-          : checkInteger('limit', query.limit, { min: 1, max: 1000 }, argumentError)
-      if (state === null) return []
-      return state.recent({ keyId, limit, since: now() - config.history.retentionMs })
-    },
-    async flush() {
-      await monitor?.flush()
-    },
-    stats() {
-      return (
-        monitor?.stats() ?? {
-          pending: 0,
-          droppedObservations: 0,
-          flushes: 0,
-          flushErrors: 0,
-          lastFlushAt: null,
-          events: Object.fromEntries(ABUSE_KINDS.map((kind) => [kind, 0])) as Record<AbuseKind, number>,
-        }
-      )
-    },
+    for (const [keyId, baseline] of this.memory.baselines)
+      if (baseline.minute < minute - MINUTE_MS) this.memory.baselines.delete(keyId)
   }
 }

@@ -2,7 +2,8 @@
  * `createKeyward`: validates the options once, then wires the key manager (`keys.*`), the verify
  * pipeline, usage recording, abuse monitoring and the event emitter around one `KeyStore`.
  */
-import { AbuseMonitor, createAbuseApi, type KeywardAbuse } from '../abuse/abuse-monitor.ts'
+import { createAbuseApi, type KeywardAbuse } from '../abuse/abuse-api.ts'
+import { AbuseMonitor } from '../abuse/abuse-monitor.ts'
 import { KeywardEmitter } from '../events.ts'
 import type { Environment } from '../key-format.ts'
 import type { KeyStore } from '../store/interface.ts'
