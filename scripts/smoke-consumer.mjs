@@ -21,7 +21,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const PACKAGES = ['core', 'redis', 'express', 'hono', 'koa']
+const PACKAGES = ['core', 'redis', 'express', 'hono', 'koa', 'admin']
 /** What each entry point must export, at runtime, in ESM and in CommonJS. */
 const EXPECTED_EXPORTS = {
   '@keyward/core': ['createKeyward', 'MemoryStore', 'VerifyCode', 'ConfigError', 'parseKey'],
@@ -31,6 +31,7 @@ const EXPECTED_EXPORTS = {
   '@keyward/express': ['apiKeyAuth', 'requireScopes'],
   '@keyward/hono': ['apiKeyAuth', 'requireScopes'],
   '@keyward/koa': ['apiKeyAuth', 'requireScopes'],
+  '@keyward/admin': ['createAdmin', 'AdminScope'],
 }
 /** `@keyward/core/testing` is ESM only: vitest, which it drives, refuses to be `require`d. */
 const ESM_ONLY_EXPORTS = { '@keyward/core/testing': ['describeStoreContract', 'makeRecord', 'formatKey'] }

@@ -57,9 +57,11 @@ const run = async (index: number) => {
 }
 
 describe('pnpm start (examples/demo)', () => {
-  it('prints a read-only key, an admin key and six commands', () => {
+  it('prints a read-only key, an admin key, the dashboard with a keyward admin key, and seven commands', () => {
     expect(banner).toMatch(new RegExp(`READ_KEY=${KEY.source}`))
-    expect(banner).toMatch(new RegExp(`ADMIN_KEY=${KEY.source}`))
+    expect(banner).toMatch(new RegExp(`\\bADMIN_KEY=${KEY.source}`))
+    expect(banner).toMatch(/^Dashboard: http:\/\/localhost:\d+\/admin\/$/m)
+    expect(banner).toMatch(new RegExp(`KEYWARD_ADMIN_KEY=${KEY.source}`))
     expect(commands.map((entry) => entry.comment.slice(0, 6))).toEqual([
       '# 1. 2',
       '# 2. 4',
@@ -67,6 +69,7 @@ describe('pnpm start (examples/demo)', () => {
       '# 4. 2',
       '# 5. 4',
       '# 6. 2',
+      '# 7. 2',
     ])
   })
 
@@ -99,7 +102,7 @@ describe('pnpm start (examples/demo)', () => {
       name: 'demo-admin',
       scopes: ['orders:read', 'orders:write', 'admin'],
     })
-    const adminKey = banner.match(new RegExp(`ADMIN_KEY=(${KEY.source})`))?.[1] as string
+    const adminKey = banner.match(new RegExp(`\\bADMIN_KEY=(${KEY.source})`))?.[1] as string
     expect(me.id).toBe(adminKey.split('_')[2])
     expect(output).not.toContain(adminKey.slice(23))
   })
@@ -128,6 +131,23 @@ describe('pnpm start (examples/demo)', () => {
     expect(usage.totals.counts.VALID! + usage.totals.counts.RATE_LIMITED!).toBe(12)
     expect(usage.totals.counts.RATE_LIMITED).toBeGreaterThanOrEqual(5)
     expect(usage.lastUsedAt).not.toBeNull()
+  })
+
+  it("#7 lists org_demo's keys through the admin API, with the keyward admin key", async () => {
+    const page = JSON.parse(await run(6)) as {
+      items: { name: string; ownerId: string }[]
+      cursor: string | null
+    }
+    expect(page.items.map((key) => key.name).sort()).toEqual(['demo-admin', 'demo-read'])
+    expect(page.items.every((key) => key.ownerId === 'org_demo')).toBe(true)
+  })
+
+  it('serves the dashboard at the printed URL', async () => {
+    const url = /^Dashboard: (\S+)$/m.exec(banner)?.[1] as string
+    const response = await fetch(url)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/)
+    expect(await response.text()).toContain('<meta name="keyward-mode" content="admin">')
   })
 
   it('stops cleanly on SIGTERM', async () => {

@@ -2,9 +2,12 @@
  * The demo behind `pnpm start`: a Hono API guarded by keyward. At start it mints a read-only key
  * (rate limited to 5 requests per 10 s, so a burst shows 429) and an admin key, and prints
  * ready-to-paste curl commands for a success with RateLimit headers, a 403, a 429, `/v1/me`, a 401
- * and, last, the read key's usage from all of those (`/v1/keys/:id/usage`, admin only).
+ * and the read key's usage from all of those (`/v1/keys/:id/usage`, admin only). It also mounts
+ * `@keyward/admin` under `/admin` — the admin API and, at `/admin/`, the dashboard — and mints a
+ * keyward admin key (`keyward:*`) to sign in with.
  */
 import { serve } from '@hono/node-server'
+import { createAdmin } from '@keyward/admin'
 import { createKeyward, type Keyward } from '@keyward/core'
 import { apiKeyAuth, requireScopes, type Variables } from '@keyward/hono'
 import { Hono } from 'hono'
@@ -12,6 +15,8 @@ import { createDemoStore } from './store.ts'
 
 function createApp(keyward: Keyward): Hono<{ Variables: Variables }> {
   const app = new Hono<{ Variables: Variables }>()
+  // The admin API and its dashboard, for keyward admin keys (scopes keyward:*).
+  app.mount('/admin', createAdmin({ keyward }).fetch)
   app.get('/', (c) => c.text('keyward demo: see the terminal for keys and curl commands\n'))
   app.get('/health', (c) => c.json({ ok: true }))
 
@@ -62,6 +67,14 @@ const admin = await keyward.keys.create({
   name: 'demo-admin',
   scopes: ['orders:read', 'orders:write', 'admin'],
 })
+// A keyward admin key for the dashboard and the admin API; its own limit leaves room for the
+// dashboard's refreshes.
+const keywardAdmin = await keyward.keys.create({
+  ownerId: 'operators',
+  name: 'dashboard',
+  scopes: ['keyward:*'],
+  rateLimit: { points: 600, duration: 60 },
+})
 
 const server = serve({ fetch: createApp(keyward).fetch, port: Number(process.env.PORT ?? 3000) }, (info) => {
   const base = `http://localhost:${info.port}`
@@ -71,6 +84,10 @@ Read-only key  (scopes: orders:read; 5 requests per 10 s):
   READ_KEY=${read.key}
 Admin key      (scopes: orders:read orders:write admin; 100 requests per 60 s):
   ADMIN_KEY=${admin.key}
+
+Dashboard: ${base}/admin/
+  sign in with this keyward admin key (scopes: keyward:*), which also works on the admin API:
+  KEYWARD_ADMIN_KEY=${keywardAdmin.key}
 
 Try (each command is ready to paste):
 
@@ -91,6 +108,9 @@ curl -i ${base}/v1/orders
 
 # 6. 200: the read key's usage over the last 5 minutes, by minute (counts per outcome: the 200s and 429s above)
 curl -s -H 'Authorization: Bearer ${admin.key}' ${base}/v1/keys/${read.record.id}/usage
+
+# 7. 200: the admin API lists org_demo's keys (the OpenAPI document is at ${base}/admin/openapi.json)
+curl -s -H 'Authorization: Bearer ${keywardAdmin.key}' '${base}/admin/keys?ownerId=org_demo'
 
 Press Ctrl+C to stop.`)
 })
