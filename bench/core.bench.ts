@@ -3,11 +3,17 @@
  * operation verify cannot avoid. Cases run interleaved (A B C A B C …) in one process so machine
  * noise hits them alike; the table reports the median of the rounds and the ratio to the floor.
  * Usage recording is on (the default) except in the `usage: false` rows, which give its cost.
+ * The last table prices two per-request checks in the same way, by alternating pairs: the
+ * brute-force guard (the authenticator with and without it) and a key's `allowedNetworks`
+ * (verify with and without), plus each timed alone.
  */
 import { createHmac, randomBytes } from 'node:crypto'
 import { createKeyward, parseKey } from '@keyward/core'
+import { createAuthenticator, type HttpRequestView } from '@keyward/core/adapter'
 import { instrument } from '@keyward/core/opentelemetry'
 import { prometheusMetrics } from '@keyward/core/prometheus'
+// The allowlist itself is internal to verify; timed alone too, to see past the pairs' noise.
+import { NetworkAllowlist, parseCidr } from '../packages/core/src/networks.ts'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7)
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 400)
@@ -83,6 +89,40 @@ const { key: creditKey } = await plain.keys.create({
   credits: { remaining: Number.MAX_SAFE_INTEGER },
 })
 const badChecksum = `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`
+const { key: networkKey } = await plain.keys.create({
+  ownerId: 'org_1',
+  scopes: ['orders:read'],
+  allowedNetworks: ['203.0.113.0/24', '2001:db8::/32'],
+})
+
+// The authenticator as every apiKeyAuth runs it, with the keyward's guard and opted out of it.
+const guarded = createKeyward({ prefix: 'acme', secret })
+const { key: guardedKey } = await guarded.keys.create({ ownerId: 'org_1', scopes: ['orders:read'] })
+const withGuard = createAuthenticator(guarded)
+const withoutGuard = createAuthenticator(guarded, { bruteForce: false })
+// Another keyward whose guard is busy: one network is failing, so every request parses its address.
+const busy = createKeyward({ prefix: 'acme', secret })
+const { key: busyKey } = await busy.keys.create({ ownerId: 'org_1', scopes: ['orders:read'] })
+const busyGuard = createAuthenticator(busy)
+const request = (token: string, clientAddress: string): HttpRequestView => ({
+  getHeader: (name) => (name === 'x-api-key' ? token : undefined),
+  getQuery: () => undefined,
+  clientAddress,
+})
+const cleanRequest = request(guardedKey, '203.0.113.10')
+const busyRequest = request(busyKey, '203.0.113.10')
+await busyGuard.authenticate(request(badChecksum, '198.51.100.1'))
+const v4 = { clientAddress: '203.0.113.10' }
+const v6 = { clientAddress: '2001:db8::10' }
+const allowlist = () =>
+  new NetworkAllowlist(['203.0.113.0/24', '2001:db8::/32'].map((cidr) => parseCidr(cidr)!))
+const repeatAllowlist = allowlist()
+const rotateAllowlist = allowlist()
+// 1,000 client addresses in turn: more than the allowlist remembers, so every check parses.
+const rotating = Array.from({ length: 1000 }, (_, index) =>
+  index % 2 === 0 ? `203.0.113.${index % 250}` : `2001:db8:0:${index.toString(16)}::1`,
+)
+let turn = 0
 
 // Sanity: every case does what its name says before it is timed.
 const checks = [
@@ -92,6 +132,13 @@ const checks = [
   (await unrecorded.verify(unrecordedKey, { scopes: 'invoices:read' })).valid,
   (await unrecordedLimited.verify(unrecordedLimitedKey)).valid,
   !(await plain.verify(badChecksum)).valid,
+  (await plain.verify(networkKey, v4)).valid,
+  (await plain.verify(networkKey, v6)).valid,
+  !(await plain.verify(networkKey, { clientAddress: '198.51.100.9' })).valid,
+  (await withGuard.authenticate(cleanRequest)).ok,
+  (await withoutGuard.authenticate(cleanRequest)).ok,
+  (await busyGuard.authenticate(busyRequest)).ok,
+  busy.guard.size === 1,
 ]
 if (checks.includes(false)) throw new Error('bench setup: a case does not behave as named')
 
@@ -264,4 +311,90 @@ console.log(
 )
 metrics.close()
 await Promise.all([bare, unabused, prometheus, otelNoSdk].map((side) => side.keyward.close()))
-await Promise.all([plain.close(), limited.close(), unrecorded.close(), unrecordedLimited.close()])
+
+// The guard and the allowlist, priced like usage recording: alternating pairs, CPU µs per op; here
+// the table reports the median of the per-round differences, in µs per request.
+const verifyCase = (name: string, run: () => unknown): Case => ({ name, async: true, run })
+const checkPairs: { name: string; without: Case; with: Case }[] = [
+  {
+    name: 'brute-force guard, address without failures (authenticator)',
+    without: verifyCase('', () => withoutGuard.authenticate(cleanRequest)),
+    with: verifyCase('', () => withGuard.authenticate(cleanRequest)),
+  },
+  {
+    name: 'brute-force guard, while another network is failing (authenticator)',
+    without: verifyCase('', () => withoutGuard.authenticate(cleanRequest)),
+    with: verifyCase('', () => busyGuard.authenticate(busyRequest)),
+  },
+  {
+    name: 'allowlist of 2 networks, IPv4 client (verify)',
+    without: verifyCase('', () => plain.verify(key, v4)),
+    with: verifyCase('', () => plain.verify(networkKey, v4)),
+  },
+  {
+    name: 'allowlist of 2 networks, IPv6 client (verify)',
+    without: verifyCase('', () => plain.verify(key, v6)),
+    with: verifyCase('', () => plain.verify(networkKey, v6)),
+  },
+]
+const checkSamples = checkPairs.map(() => ({
+  without: [] as number[],
+  with: [] as number[],
+  added: [] as number[],
+}))
+for (const pair of checkPairs) await cpuPerOp(pair.with, ROUND_MS) // warm-up
+for (let round = 0; round < PAIR_ROUNDS; round++) {
+  for (const [index, pair] of checkPairs.entries()) {
+    const sample = checkSamples[index]!
+    const withFirst = round % 2 === 0
+    const first = await cpuPerOp(withFirst ? pair.with : pair.without, ROUND_MS / 4)
+    const second = await cpuPerOp(withFirst ? pair.without : pair.with, ROUND_MS / 4)
+    const [withIt, without] = withFirst ? [first, second] : [second, first]
+    sample.with.push(withIt)
+    sample.without.push(without)
+    sample.added.push(withIt - without)
+  }
+}
+/** Nanoseconds per call of a synchronous check, timed alone. */
+function alone(run: () => unknown): number {
+  const runs = 2_000_000
+  for (let i = 0; i < runs; i++) run()
+  const started = process.hrtime.bigint()
+  for (let i = 0; i < runs; i++) run()
+  return Number(process.hrtime.bigint() - started) / runs
+}
+const guardedId = parseKey(guardedKey)!.id
+const busyId = parseKey(busyKey)!.id
+const aloneRows: [string, number][] = [
+  [
+    'guard admit + settle, verified id, nobody failing',
+    alone(() => guarded.guard.settle(guarded.guard.admit('203.0.113.10', guardedId), 'VALID')),
+  ],
+  [
+    'guard admit + settle, verified id, another network failing',
+    alone(() => busy.guard.settle(busy.guard.admit('203.0.113.10', busyId), 'VALID')),
+  ],
+  ['allowlist check, the same client address', alone(() => repeatAllowlist.allows('2001:db8::10'))],
+  [
+    'allowlist check, 1,000 rotating addresses (half IPv6): every check parses',
+    alone(() => rotateAllowlist.allows(rotating[turn++ % 1000])),
+  ],
+]
+
+console.log(
+  `\nGuard and allowlist: CPU µs per request, ${PAIR_ROUNDS} alternating rounds × ${ROUND_MS / 4} ms per side; added = median of the per-round differences\n`,
+)
+console.log('| check | without CPU µs/op | with CPU µs/op | added µs/request |')
+console.log('|---|---:|---:|---:|')
+for (const [index, pair] of checkPairs.entries()) {
+  const sample = checkSamples[index]!
+  console.log(
+    `| ${pair.name} | ${median(sample.without).toFixed(2)} | ${median(sample.with).toFixed(2)} | ${median(sample.added).toFixed(2)} |`,
+  )
+}
+console.log('\n| timed alone | ns per call |')
+console.log('|---|---:|')
+for (const [name, ns] of aloneRows) console.log(`| ${name} | ${ns.toFixed(0)} |`)
+await Promise.all(
+  [plain, limited, unrecorded, unrecordedLimited, guarded, busy].map((keyward) => keyward.close()),
+)

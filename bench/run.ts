@@ -1,7 +1,8 @@
 /**
  * `pnpm bench`: runs every `bench/*.bench.ts` in turn, each in its own process so one suite's
  * garbage and JIT state do not colour the next. Each suite prints its own markdown table; copy
- * them into BENCHMARKS.md with the date and machine. `pnpm bench core` runs only matching suites.
+ * them into BENCHMARKS.md with the date and machine. `pnpm bench core` runs only matching suites;
+ * `pnpm bench soak` the soak, which plain `pnpm bench` leaves out.
  */
 import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
@@ -11,9 +12,12 @@ import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const filters = process.argv.slice(2)
+// A soak suite runs only when named (`pnpm bench soak`): it takes minutes, and CI never runs it.
 const suites = readdirSync(here)
   .filter((file) => file.endsWith('.bench.ts'))
-  .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
+  .filter((file) =>
+    filters.length === 0 ? !file.includes('soak') : filters.some((filter) => file.includes(filter)),
+  )
   .sort()
 
 console.log(`# keyward benchmarks — ${new Date().toISOString()}`)

@@ -134,13 +134,13 @@ describe.each(['single node', 'cluster'] as const)('abuse signals on Redis, %s',
   })
 
   it('failed-burst: an address blocked by the guards of two processes fires once', async () => {
-    const { a, b, key, allEvents } = await twoProcesses({})
+    const { a, b, key, allEvents } = await twoProcesses({
+      bruteForce: { points: 3, duration: 60, blockDuration: 60 },
+    })
     const unknown = () => formatKey('acme', 'live', randomBase62(12), randomBase62(32))
     await Promise.all(
       [a, b].map(async ({ keyward }) => {
-        const authenticator = createAuthenticator(keyward, {
-          bruteForce: { points: 3, duration: 60, blockDuration: 60 },
-        })
+        const authenticator = createAuthenticator(keyward)
         for (let i = 0; i < 3; i++) {
           await authenticator.authenticate({
             getHeader: (name) => (name === 'x-api-key' ? unknown() : undefined),

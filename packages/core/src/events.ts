@@ -34,6 +34,23 @@ export interface KeyLifecycleEvent {
   timestamp: number
 }
 
+/**
+ * The brute-force guard blocked a client network: it sent `failures` invalid keys within the
+ * guard's window. Emitted by the process that decided the block (with a shared store, each block
+ * reaches every process, but is announced here once — rarely twice, when two processes decide it
+ * at the same moment). The signal for abuse monitoring.
+ */
+export interface GuardBlockedEvent {
+  type: 'guard.blocked'
+  /** An IPv4 address, or the IPv6 `/ipv6Prefix` network, e.g. `2001:db8:1:2::/64`. */
+  network: string
+  /** When the block ends, epoch ms. */
+  until: number
+  /** Failed attempts counted when it was blocked (across processes with a shared store). */
+  failures: number
+  timestamp: number
+}
+
 export interface OwnerLifecycleEvent {
   type: 'owner.set' | 'owner.updated' | 'owner.deleted'
   /** The owner after the change (for `owner.deleted`, as it was). */
@@ -72,22 +89,6 @@ export interface UsageFlushEvent {
   timestamp: number
 }
 
-/**
- * The brute-force guard blocked a client address: it sent `failures` keys that do not work within
- * the guard's window. Emitted by the `apiKeyAuth` whose guard decided the block. The signal behind
- * the `failed-burst` abuse event.
- */
-export interface GuardBlockedEvent {
-  type: 'guard.blocked'
-  /** The client address (or network) the guard counts by. */
-  network: string
-  /** When the block ends, epoch ms. */
-  until: number
-  /** Failed attempts counted when it was blocked. */
-  failures: number
-  timestamp: number
-}
-
 export interface KeywardEvents {
   verification: VerificationEvent
   'key.created': KeyLifecycleEvent
@@ -95,12 +96,12 @@ export interface KeywardEvents {
   'key.revoked': KeyLifecycleEvent
   'key.rotated': KeyLifecycleEvent
   'key.deleted': KeyLifecycleEvent
+  'guard.blocked': GuardBlockedEvent
   'owner.set': OwnerLifecycleEvent
   'owner.updated': OwnerLifecycleEvent
   'owner.deleted': OwnerLifecycleEvent
   'usage.dropped': UsageDroppedEvent
   'usage.flush': UsageFlushEvent
-  'guard.blocked': GuardBlockedEvent
   /**
    * An abuse signal fired (`kind`: `wrong-secret`, `many-networks`, `spike`, `failed-burst`): once
    * per key (or address) per window, in one process of those sharing the store.

@@ -2,6 +2,8 @@ import { describe, expectTypeOf, it } from 'vitest'
 import type {
   AbuseEvent,
   AbuseKind,
+  GuardBlock,
+  GuardBlockedEvent,
   KeyRecord,
   UsageReport,
   UsageTopEntry,
@@ -56,6 +58,17 @@ describe('public types', () => {
       }
     }
     expectTypeOf(label).parameter(0).toEqualTypeOf<VerifyFailure>()
+  })
+
+  it("types keyward.guard and the 'guard.blocked' event", () => {
+    const keyward = createKeyward({ bruteForce: { points: 5 } })
+    keyward.events.on('guard.blocked', (event) => {
+      expectTypeOf(event).toEqualTypeOf<GuardBlockedEvent>()
+      expectTypeOf(event.network).toBeString()
+      expectTypeOf(event.until).toBeNumber()
+    })
+    expectTypeOf(keyward.guard.blocks).returns.resolves.toEqualTypeOf<GuardBlock[]>()
+    expectTypeOf(keyward.guard.unblock).returns.resolves.toBeBoolean()
   })
 
   it('types usage reads, with a count for every outcome, and lastUsedAt on records', async () => {

@@ -40,6 +40,8 @@ export type {
   UsageFlushEvent,
   VerificationEvent,
 } from './events.ts'
+export type { BruteForceGuard, GuardBlock } from './guard/brute-force-guard.ts'
+export type { BruteForceOptions } from './guard/options.ts'
 export type { Pepper } from './hashing.ts'
 export {
   type Environment,

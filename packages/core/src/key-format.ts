@@ -127,6 +127,17 @@ export function parseKey(token: unknown, prefix?: string): ParsedKey | null {
   }
 }
 
+/**
+ * The id part of a string shaped like a key, unchecked (no checksum, no alphabet): a cheap guess
+ * for decisions taken before `parseKey`, such as the brute-force guard's. `null` when the length
+ * cannot be a key's.
+ */
+export function keyIdOf(token: string): string | null {
+  const prefixLength = token.length - (1 + 4 + 1 + ID_LENGTH + 1 + SECRET_LENGTH + CRC_LENGTH)
+  if (prefixLength < 2 || prefixLength > 12) return null
+  return token.slice(prefixLength + 6, prefixLength + 6 + ID_LENGTH)
+}
+
 /** True when `token` has the key shape and a valid checksum (and the given prefix, if any). */
 export function isWellFormedKey(token: unknown, prefix?: string): boolean {
   return parseKey(token, prefix) !== null

@@ -19,10 +19,11 @@ const LAYERS: readonly (readonly string[])[] = [
     'hashing.ts',
     'scopes.ts',
     'networks.ts',
+    'linked-map.ts',
   ],
   ['types.ts', 'credits.ts', 'policies.ts', 'records.ts', 'usage/usage-model.ts', 'abuse/abuse-model.ts'],
   ['store/'],
-  ['events.ts', 'keyward/', 'usage/', 'abuse/'],
+  ['events.ts', 'keyward/', 'usage/', 'guard/', 'abuse/'],
   ['http/', 'metrics/'],
   ['index.ts', 'adapter.ts', 'store.ts', 'testing.ts', 'testing/', 'prometheus.ts', 'opentelemetry.ts'],
 ]

@@ -32,6 +32,11 @@ describe('parseIp', () => {
     '12345::1',
     '1:2:3:4:5:6:7:8:9',
     'g::1',
+    // A dotted IPv4 part is only valid as the last 32 bits.
+    '1.2.3.4::',
+    '1.2.3.4::1',
+    '1:',
+    ':1',
     'x'.repeat(100),
   ])('refuses %j', (text) => {
     expect(parseIp(text)).toBeNull()

@@ -3,6 +3,7 @@
 // up, and the abuse-signal state it shares (docs/architecture.md).
 export { ABUSE_KINDS, type AbuseEvent, type AbuseKind } from './abuse/abuse-model.ts'
 export { type CreditSpend, refillCredits, spendFrom } from './credits.ts'
+export { LinkedMap } from './linked-map.ts'
 export type {
   AbuseCountIncrement,
   AbuseHistoryLimits,
@@ -24,12 +25,15 @@ export {
 export type {
   ChargeRequest,
   ChargeResult,
+  GuardBlock,
   KeyChanges,
   KeyStore,
   LimitRequest,
   ListOptions,
   ListPage,
   OwnerChanges,
+  SharedGuardListener,
+  SharedGuardState,
 } from './store/interface.ts'
 export { MemoryAbuse } from './store/memory-abuse.ts'
 export type {

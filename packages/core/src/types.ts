@@ -188,7 +188,10 @@ export interface MalformedFailure {
   code: 'MALFORMED'
 }
 
-/** An unknown id, or a known id with the wrong secret: the two are indistinguishable. */
+/**
+ * An unknown id, or a known id with the wrong secret: the same result, response and event for both
+ * (ids are public; only latency may tell a cached id from an unknown one).
+ */
 export interface NotFoundFailure {
   valid: false
   code: 'NOT_FOUND'

@@ -15,6 +15,7 @@ import {
   type MiddlewareOptions,
   type RawValue,
   readRawHeader,
+  warnSpoofableClientAddress,
 } from '@keyward/core/adapter'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 
@@ -62,14 +63,28 @@ class ExpressRequestView implements HttpRequestView {
 }
 
 /**
+ * `req.ip`, unless `trust proxy` is `true`: then req.ip is whatever the client wrote first in
+ * `X-Forwarded-For`, so the socket address is used instead (and a warning emitted once).
+ */
+function defaultClientAddress(req: Request): string | undefined {
+  if (req.app.get('trust proxy') === true) {
+    warnSpoofableClientAddress('express')
+    return req.socket.remoteAddress
+  }
+  return req.ip
+}
+
+/**
  * Authenticates requests by API key. A request without a valid key never reaches the next handler:
  * it gets the standard problem+json response (docs/middleware.md, "HTTP contract") (401/403/429/503, `application/problem+json`). On success the
  * key is on `req.apiKey` and the `RateLimit-Policy` / `RateLimit` headers are set.
  *
  * Options (all optional): `headers` (default `['authorization', 'x-api-key']`), `query` (default
  * off), `realm` (default `'api'`), `scopes`, `cost` (default 1 for keys with credits), `skip(req)`,
- * `onRejected(result, { req, res }, response)`, `clientAddress(req)` (default `req.ip`, so set
- * Express's `trust proxy` behind a proxy), `bruteForce` (default 20 failures / 60 s → 300 s block).
+ * `onRejected(result, { req, res }, response)`, `clientAddress(req)` (default `req.ip`: behind a
+ * proxy set Express's `trust proxy` to the hop count or the proxy's address — with `true` the
+ * socket address is used, since X-Forwarded-For is the client's to write), `bruteForce: false` to
+ * take the route out of the keyward's brute-force guard.
  * Throws `ConfigError` at once for an invalid option.
  *
  * @example
@@ -84,7 +99,7 @@ export function apiKeyAuth(keyward: Keyward, options: ApiKeyAuthOptions = {}): R
 
   return async function apiKeyAuth(req: Request, res: Response, next: NextFunction): Promise<void> {
     if (skip !== undefined && (await skip(req))) return next()
-    const address = clientAddress === undefined ? req.ip : clientAddress(req)
+    const address = clientAddress === undefined ? defaultClientAddress(req) : clientAddress(req)
     const outcome = await authenticator.authenticate(new ExpressRequestView(req, address))
     if (outcome.ok) {
       req.apiKey = outcome.key

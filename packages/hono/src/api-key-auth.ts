@@ -114,7 +114,7 @@ class HonoRequestView implements HttpRequestView {
  * off), `realm` (default `'api'`), `scopes`, `cost` (default 1 for keys with credits), `skip(c)`,
  * `onRejected(result, c, response)` returning a `Response`, `clientAddress(c)` (default: the
  * socket address on `@hono/node-server`, see `nodeClientAddress`; `x-forwarded-for` is never
- * trusted by default), `bruteForce` (default 20 failures / 60 s → 300 s block).
+ * trusted by default), `bruteForce: false` to take the route out of the keyward's brute-force guard.
  * Throws `ConfigError` at once for an invalid option.
  *
  * @example

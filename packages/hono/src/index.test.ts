@@ -33,14 +33,9 @@ describe('@keyward/hono', () => {
   })
 
   it('uses clientAddress(c) for the brute-force guard when given', async () => {
-    const keyward = createKeyward()
-    const app = new Hono().get(
-      '/',
-      apiKeyAuth(keyward, {
-        clientAddress: () => '203.0.113.9',
-        bruteForce: { points: 1, duration: 60, blockDuration: 60 },
-      }),
-      (c) => c.text('ok'),
+    const keyward = createKeyward({ bruteForce: { points: 1, duration: 60, blockDuration: 60 } })
+    const app = new Hono().get('/', apiKeyAuth(keyward, { clientAddress: () => '203.0.113.9' }), (c) =>
+      c.text('ok'),
     )
     expect((await app.request('/', { headers: { 'X-API-Key': 'bad' } })).status).toBe(401)
     expect((await app.request('/', { headers: { 'X-API-Key': 'bad' } })).status).toBe(429)

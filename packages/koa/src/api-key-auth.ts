@@ -15,6 +15,7 @@ import {
   type MiddlewareOptions,
   type RawValue,
   readRawHeader,
+  warnSpoofableClientAddress,
 } from '@keyward/core/adapter'
 import type { Middleware, Next, ParameterizedContext } from 'koa'
 
@@ -63,14 +64,30 @@ class KoaRequestView implements HttpRequestView {
 }
 
 /**
+ * `ctx.ip`, unless `app.proxy` is on with no `maxIpsCount` and the default `X-Forwarded-For`
+ * header: then ctx.ip is whatever the client wrote first there, so the socket address is used
+ * instead (and a warning emitted once).
+ */
+function defaultClientAddress(ctx: KeywardContext): string | undefined {
+  const app = ctx.app
+  if (app.proxy && !(app.maxIpsCount > 0) && app.proxyIpHeader.toLowerCase() === 'x-forwarded-for') {
+    warnSpoofableClientAddress('koa')
+    return ctx.req.socket.remoteAddress
+  }
+  return ctx.ip
+}
+
+/**
  * Authenticates requests by API key. A request without a valid key never reaches the downstream
  * middleware: it gets the standard problem+json response (docs/middleware.md, "HTTP contract") (401/403/429/503, `application/problem+json`). On
  * success the key is on `ctx.state.apiKey` and the `RateLimit-Policy` / `RateLimit` headers are set.
  *
  * Options (all optional): `headers` (default `['authorization', 'x-api-key']`), `query` (default
  * off), `realm` (default `'api'`), `scopes`, `cost` (default 1 for keys with credits), `skip(ctx)`,
- * `onRejected(result, ctx, response)`, `clientAddress(ctx)` (default `ctx.ip`, so set `app.proxy`
- * behind a proxy), `bruteForce` (default 20 failures / 60 s → 300 s block).
+ * `onRejected(result, ctx, response)`, `clientAddress(ctx)` (default `ctx.ip`: behind a proxy set
+ * `app.proxy = true` and `app.maxIpsCount` to the number of proxies — without it the socket
+ * address is used, since X-Forwarded-For is the client's to write), `bruteForce: false` to take
+ * the route out of the keyward's brute-force guard.
  * Throws `ConfigError` at once for an invalid option.
  *
  * @example
@@ -86,7 +103,7 @@ export function apiKeyAuth(keyward: Keyward, options: ApiKeyAuthOptions = {}): M
 
   return async function apiKeyAuth(ctx: KeywardContext, next: Next): Promise<void> {
     if (skip !== undefined && (await skip(ctx))) return next()
-    const address = clientAddress === undefined ? ctx.ip : clientAddress(ctx)
+    const address = clientAddress === undefined ? defaultClientAddress(ctx) : clientAddress(ctx)
     const outcome = await authenticator.authenticate(new KoaRequestView(ctx, address))
     if (outcome.ok) {
       ctx.state.apiKey = outcome.key

@@ -5,7 +5,10 @@
  * also watches a version counter: a skipped version, a counter that stops being reached, a
  * reconnect or a cluster node leaving all mean notices may have been lost, and the cache starts
  * over (`onFlush`). While the subscription is down, `subscribed` is false and the cache must not
- * be trusted.
+ * be trusted. `confirmedAt` is the latest moment up to which every notice is known to have been
+ * heard — it advances with each gap check that finds none missing, so a connection that looks
+ * alive but carries nothing (a network black hole) stops confirming the cache as soon as a check
+ * fails (docs/architecture.md, "Stores").
  */
 import { randomBytes } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
@@ -23,6 +26,14 @@ export interface ChangeFeedHandlers {
   flush(): void
 }
 
+/** Another channel carried on the feed's connection (e.g. the shared guard's). */
+export interface FeedChannel {
+  /** A message published on the channel. */
+  message(text: string): void
+  /** The subscription is (again) in place: messages sent while it was not were missed. */
+  subscribed(): void
+}
+
 export class ChangeFeed {
   /** Identifies this store's own notices, so it does not act on them twice. */
   private readonly origin = randomBytes(9).toString('base64url')
@@ -31,9 +42,14 @@ export class ChangeFeed {
   /** Highest notice version heard since (re)subscribing; `null` until the baseline is known. */
   private seenVersion: number | null = null
   private versionAtLastCheck: number | null = null
+  /** When the previous gap check was sent: what a passing check confirms up to. */
+  private lastCheckSentAt = 0
+  private confirmedUpTo = 0
   private readonly gapTimer: NodeJS.Timeout
   private resubscribeTimer: NodeJS.Timeout | undefined
   private closed = false
+  /** Further channels on the same connection, resubscribed with it. */
+  private readonly channels = new Map<string, FeedChannel>()
 
   constructor(
     client: RedisClient,
@@ -53,11 +69,39 @@ export class ChangeFeed {
   }
 
   /**
+   * Epoch ms up to which this store is known to have heard every change notice: a cached record
+   * read before it and not invalidated is known to have been current then.
+   */
+  get confirmedAt(): number {
+    return this.isSubscribed ? this.confirmedUpTo : 0
+  }
+
+  /**
    * The notice for a write, to which the script appends ` <version>`: `c` created (drop negative
    * entries), `u` changed (drop and notify), `o` an owner changed (`id` is its digest).
    */
   message(kind: 'c' | 'u' | 'o', id: string): string {
     return `${this.origin} ${kind} ${id}`
+  }
+
+  /**
+   * Subscribes `channel` too, on the feed's connection: kept across reconnects, and
+   * `handler.subscribed` runs each time the subscription is (re)made. Returns unsubscribe.
+   */
+  listen(channel: string, handler: FeedChannel): () => void {
+    this.channels.set(channel, handler)
+    // Subscribed already (or subscribing without it): add it now; otherwise the next subscribe does.
+    if (this.subscriber.status === 'ready') {
+      this.subscriber.subscribe(channel).then(
+        () => handler.subscribed(),
+        () => {},
+      )
+    }
+    return () => {
+      if (this.channels.get(channel) !== handler) return
+      this.channels.delete(channel)
+      if (this.subscriber.status === 'ready') this.subscriber.unsubscribe(channel).catch(() => {})
+    }
   }
 
   close(): void {
@@ -86,12 +130,15 @@ export class ChangeFeed {
       const current = ++attempt
       lost()
       subscriber
-        .subscribe(channel)
+        .subscribe(channel, ...this.channels.keys())
         .then(async () => {
           if (this.closed || current !== attempt || subscriber.status !== 'ready') return
+          for (const handler of this.channels.values()) handler.subscribed()
           this.handlers.flush()
           this.isSubscribed = true
           this.versionAtLastCheck = null
+          // The cache is empty: nothing in it predates the subscription.
+          this.confirmedUpTo = Date.now()
           // Notices from here on are heard; the version now is the baseline to detect gaps from.
           const version = Number(await this.guard.run('subscribe', () => client.get(this.layout.version())))
           if (current === attempt && this.isSubscribed)
@@ -119,7 +166,10 @@ export class ChangeFeed {
       })
     })
     subscriber.on('message', (from: string, message: string) => {
-      if (from !== channel) return
+      if (from !== channel) {
+        this.channels.get(from)?.message(message)
+        return
+      }
       const [origin, kind, id, versionText] = message.split(' ')
       if (id === undefined || !isStorableId(id)) return
       this.heard(Number(versionText))
@@ -146,6 +196,7 @@ export class ChangeFeed {
    */
   private async checkForGaps(client: RedisClient): Promise<void> {
     if (!this.isSubscribed || this.seenVersion === null) return
+    const sentAt = Date.now()
     let version: number
     try {
       version = Number(await this.guard.run('version check', () => client.get(this.layout.version())))
@@ -161,7 +212,11 @@ export class ChangeFeed {
     } else if (expected !== null && this.seenVersion < expected) {
       this.handlers.flush()
       this.seenVersion = expected
+    } else if (expected !== null) {
+      // Every notice sent before the previous check has been heard.
+      this.confirmedUpTo = Math.max(this.confirmedUpTo, this.lastCheckSentAt)
     }
     this.versionAtLastCheck = version
+    this.lastCheckSentAt = sentAt
   }
 }

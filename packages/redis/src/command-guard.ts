@@ -1,8 +1,10 @@
 /**
  * Keeps Redis trouble from reaching requests as a hang: a command is only sent while the client
  * is `ready` (ioredis would otherwise park it in its offline queue until reconnected), and each
- * one races a timer. Every failure comes out as a `StoreError` with the cause kept — never with a
- * token in it, since none is ever sent.
+ * one races a timer. Every failure comes out as a `StoreError` whose cause keeps only the original
+ * error's `name`, `message` and `code`: ioredis attaches the command and its arguments to its errors
+ * (`command.args`), and for a write those are the record JSON — the key's hash and its meta — which
+ * must not reach whatever logs the error. No token is ever sent, so none can leak either.
  */
 import { StoreError } from '@keyward/core'
 import type { Cluster, Redis } from 'ioredis'
@@ -42,9 +44,21 @@ export class CommandGuard {
     }
     return withTimeout(command(), this.timeoutMs, operation).catch((error: unknown) => {
       if (error instanceof StoreError) throw error
-      throw new StoreError(`keyward: Redis ${operation} failed`, { cause: error })
+      throw new StoreError(`keyward: Redis ${operation} failed`, { cause: sanitized(error) })
     })
   }
+}
+
+/** The failure as a plain `Error` with the original's name, message and code, and nothing else. */
+function sanitized(error: unknown): Error {
+  const original = (error ?? {}) as { name?: unknown; message?: unknown; code?: unknown }
+  const message = typeof original.message === 'string' ? original.message : String(error)
+  const cause: Error & { code?: string } = new Error(message)
+  if (typeof original.name === 'string') cause.name = original.name
+  if (typeof original.code === 'string') cause.code = original.code
+  // The stack would point here, not at the failure: keep just the summary line.
+  cause.stack = `${cause.name}: ${message}`
+  return cause
 }
 
 /**

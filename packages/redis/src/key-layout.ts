@@ -98,4 +98,19 @@ export class KeyLayout {
   channel(): string {
     return `${this.prefix}changes`
   }
+
+  /** The brute-force guard's failure count of one client network (expires with its window). */
+  guardFailures(network: string): string {
+    return `${this.prefix}guard:f:${network}`
+  }
+
+  /** Sorted set of the client networks the guard blocked, scored by when each block ends. */
+  guardBlocks(): string {
+    return `${this.prefix}guard:blocks`
+  }
+
+  /** Pub/sub channel of the guard's blocks and unblocks. */
+  guardChannel(): string {
+    return `${this.prefix}guard`
+  }
 }

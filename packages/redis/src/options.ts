@@ -20,6 +20,15 @@ export interface RedisStoreOptions {
    * fail. @default 'closed'
    */
   failMode?: FailMode
+  /**
+   * The oldest a cached record may be — counted from when Redis last confirmed it (this process
+   * read it, or its change feed was live and had heard every notice) — to be used: past it the
+   * record is read again, and with `failMode: 'open'` a record Redis cannot confirm answers
+   * `UNAVAILABLE`. So a key revoked while this process is cut off (even behind a connection that
+   * looks alive) stops working here within this bound. The default rides out a Sentinel or Cluster
+   * failover with default settings. @default 60000
+   */
+  maxStaleMs?: number
   /** Longest wait for one Redis command before it counts as failed, in ms. @default 500 */
   commandTimeoutMs?: number
   /** Records kept in the process-local cache (0 disables it). @default 10000 */
@@ -28,6 +37,11 @@ export interface RedisStoreOptions {
   cacheTtlMs?: number
   /** How long an unknown id is remembered as unknown, in ms (0 disables). @default 1000 */
   negativeCacheTtlMs?: number
+  /**
+   * Unknown ids remembered, in a cache of their own (0 disables): made-up ids never push a real
+   * record out of the `cacheSize` records. @default 10000
+   */
+  negativeCacheSize?: number
   /**
    * Oldest `credits.remaining` a cached record may show, in ms: other processes' spends are not
    * broadcast, so a cached record re-reads its pool (one small read) once it is older than this.
@@ -53,10 +67,12 @@ export interface ResolvedRedisStoreOptions {
   client: RedisClient
   keyPrefix: string
   failMode: FailMode
+  maxStaleMs: number
   commandTimeoutMs: number
   cacheSize: number
   cacheTtlMs: number
   negativeCacheTtlMs: number
+  negativeCacheSize: number
   creditsMaxAgeMs: number
   gapCheckMs: number
   usageStream: UsageStreamOptions | null
@@ -78,10 +94,12 @@ export function resolveRedisStoreOptions(options: RedisStoreOptions): ResolvedRe
     client,
     keyPrefix,
     failMode: checkOneOf('failMode', options.failMode ?? 'closed', ['open', 'closed']),
+    maxStaleMs: optionalInteger('maxStaleMs', options.maxStaleMs, 60_000),
     commandTimeoutMs: optionalInteger('commandTimeoutMs', options.commandTimeoutMs, 500, { min: 1 }),
     cacheSize: optionalInteger('cacheSize', options.cacheSize, 10_000),
     cacheTtlMs: optionalInteger('cacheTtlMs', options.cacheTtlMs, 60_000, { min: 1 }),
     negativeCacheTtlMs: optionalInteger('negativeCacheTtlMs', options.negativeCacheTtlMs, 1_000),
+    negativeCacheSize: optionalInteger('negativeCacheSize', options.negativeCacheSize, 10_000),
     creditsMaxAgeMs: optionalInteger('creditsMaxAgeMs', options.creditsMaxAgeMs, 1_000),
     gapCheckMs: optionalInteger('gapCheckMs', options.gapCheckMs, 500, { min: 10 }),
     usageStream: resolveUsageStream(options.usageStream),

@@ -46,7 +46,12 @@ export class OwnerRecords {
     private readonly options: OwnerRecordsOptions,
   ) {
     // Unknown owners are remembered as long as known ones: a write anywhere drops either.
-    this.cache = new RecordCache(options.cacheSize, options.cacheTtlMs, options.cacheTtlMs)
+    this.cache = new RecordCache({
+      maxEntries: options.cacheSize,
+      ttlMs: options.cacheTtlMs,
+      maxMissing: options.cacheSize,
+      missingTtlMs: options.cacheTtlMs,
+    })
   }
 
   async get(ownerId: string): Promise<StoredOwner | null> {

@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { RecordCache } from './record-cache.ts'
 
-function cache(options: { size?: number; ttl?: number; negativeTtl?: number } = {}) {
+function cache(options: { size?: number; ttl?: number; negativeTtl?: number; negativeSize?: number } = {}) {
   let now = 1_000
-  const records = new RecordCache<string>(
-    options.size ?? 3,
-    options.ttl ?? 100,
-    options.negativeTtl ?? 10,
-    () => now,
-  )
+  const records = new RecordCache<string>({
+    maxEntries: options.size ?? 3,
+    ttlMs: options.ttl ?? 100,
+    maxMissing: options.negativeSize ?? 3,
+    missingTtlMs: options.negativeTtl ?? 10,
+    now: () => now,
+  })
   return { records, advance: (ms: number) => (now += ms) }
 }
 
@@ -78,12 +79,31 @@ describe('RecordCache', () => {
     records.end()
   })
 
-  it('caches nothing with size 0, and no unknown ids with a negative TTL of 0', () => {
-    const none = new RecordCache<string>(0, 100, 10)
+  it('keeps unknown ids apart: any number of them never evicts a record', () => {
+    const { records } = cache({ size: 2, negativeSize: 2 })
+    const started = records.begin()
+    records.store('a', 'A', started)
+    for (let index = 0; index < 100; index++) records.store(`fake${index}`, null, started)
+    records.end()
+    expect(records.lookup('a')?.value).toBe('A')
+    expect(records.size).toBe(1)
+    expect(records.missingSize).toBe(2)
+    // The most recent unknown ids are the ones kept.
+    expect(records.lookup('fake99')).toEqual({ value: null, stale: false })
+    expect(records.lookup('fake0')).toBeUndefined()
+  })
+
+  it('caches nothing with size 0, and no unknown ids with a negative TTL or size of 0', () => {
+    const none = new RecordCache<string>({ maxEntries: 0, ttlMs: 100, maxMissing: 10, missingTtlMs: 10 })
     none.store('a', 'A', none.begin())
     expect(none.lookup('a')).toBeUndefined()
-    const noNegative = new RecordCache<string>(10, 100, 0)
-    noNegative.store('a', null, noNegative.begin())
-    expect(noNegative.lookup('a')).toBeUndefined()
+    for (const [maxMissing, missingTtlMs] of [
+      [10, 0],
+      [0, 10],
+    ] as const) {
+      const noNegative = new RecordCache<string>({ maxEntries: 10, ttlMs: 100, maxMissing, missingTtlMs })
+      noNegative.store('a', null, noNegative.begin())
+      expect(noNegative.lookup('a')).toBeUndefined()
+    }
   })
 })

@@ -1,14 +1,19 @@
 /**
  * The process-local record cache in front of Redis: bounded (least recently used entries go
- * first), each entry with a safety TTL in case an invalidation is ever lost, plus short-lived
- * negative entries for ids that do not exist. A generation counter guards against a read that
- * started before an invalidation and finishes after it: such a read is returned, never cached.
+ * first, found in O(1) by core's `LinkedMap`), each entry with a safety TTL in case an
+ * invalidation is ever lost. Ids that do not exist
+ * are remembered for a short while in a second, separately bounded map, so a flood of made-up ids
+ * cycles through that map only and can never push a real record out (docs/architecture.md,
+ * "Stores"). A generation counter guards against a read that started before an invalidation and
+ * finishes after it: such a read is returned, never cached.
  */
 
 interface Entry<T> {
-  value: T | null
+  value: T
   expiresAt: number
 }
+
+import { LinkedMap } from '@keyward/core/store'
 
 export interface CacheLookup<T> {
   /** The cached value (`null` for a cached miss). */
@@ -17,30 +22,58 @@ export interface CacheLookup<T> {
   stale: boolean
 }
 
+export interface RecordCacheOptions {
+  /** Records kept (0: none). */
+  maxEntries: number
+  /** Safety TTL of a record, in ms. */
+  ttlMs: number
+  /** Unknown ids kept, in their own map (0: none). */
+  maxMissing: number
+  /** How long an unknown id is remembered, in ms (0: not at all). */
+  missingTtlMs: number
+  now?: () => number
+}
+
 export class RecordCache<T> {
-  private readonly entries = new Map<string, Entry<T>>()
+  private readonly entries = new LinkedMap<string, Entry<T>>()
+  /** Unknown ids and when each stops counting as unknown. */
+  private readonly missing = new LinkedMap<string, number>()
   private readonly invalidatedAt = new Map<string, number>()
   private generation = 0
   private flushedAt = 0
   private readsInFlight = 0
 
-  constructor(
-    private readonly maxEntries: number,
-    private readonly ttlMs: number,
-    private readonly negativeTtlMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+  private readonly maxEntries: number
+  private readonly ttlMs: number
+  private readonly maxMissing: number
+  private readonly missingTtlMs: number
+  private readonly now: () => number
 
+  constructor(options: RecordCacheOptions) {
+    this.maxEntries = options.maxEntries
+    this.ttlMs = options.ttlMs
+    this.maxMissing = options.missingTtlMs === 0 ? 0 : options.maxMissing
+    this.missingTtlMs = options.missingTtlMs
+    this.now = options.now ?? Date.now
+  }
+
+  /** Records cached. */
   get size(): number {
     return this.entries.size
   }
 
+  /** Unknown ids remembered. */
+  get missingSize(): number {
+    return this.missing.size
+  }
+
   lookup(id: string): CacheLookup<T> | undefined {
     const entry = this.entries.get(id)
-    if (entry === undefined) return undefined
-    // Re-insert so the Map's order stays least-recently-used first.
-    this.entries.delete(id)
-    this.entries.set(id, entry)
+    if (entry === undefined) {
+      const until = this.missing.get(id)
+      return until === undefined ? undefined : { value: null, stale: until <= this.now() }
+    }
+    this.entries.touch(id)
     return { value: entry.value, stale: entry.expiresAt <= this.now() }
   }
 
@@ -58,34 +91,34 @@ export class RecordCache<T> {
 
   /** Caches what a read that began at `startedAt` found, unless `id` was invalidated meanwhile. */
   store(id: string, value: T | null, startedAt: number): void {
-    if (this.maxEntries === 0) return
-    if (value === null && this.negativeTtlMs === 0) return
     if (this.flushedAt > startedAt || (this.invalidatedAt.get(id) ?? -1) > startedAt) return
-    this.entries.delete(id)
-    this.entries.set(id, {
-      value,
-      expiresAt: this.now() + (value === null ? this.negativeTtlMs : this.ttlMs),
-    })
-    if (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next()
-      if (!oldest.done) this.entries.delete(oldest.value)
+    if (value === null) {
+      if (this.maxMissing === 0) return
+      this.missing.set(id, this.now() + this.missingTtlMs)
+      if (this.missing.size > this.maxMissing) this.missing.shift()
+      return
     }
+    if (this.maxEntries === 0) return
+    this.missing.delete(id)
+    this.entries.set(id, { value, expiresAt: this.now() + this.ttlMs })
+    if (this.entries.size > this.maxEntries) this.entries.shift()
   }
 
   /** Replaces a cached value in place (e.g. fresher credits), only if it is cached. */
   refresh(id: string, update: (value: T) => T): void {
     const entry = this.entries.get(id)
-    if (entry?.value != null) entry.value = update(entry.value)
+    if (entry !== undefined) entry.value = update(entry.value)
   }
 
   invalidate(id: string): void {
     this.entries.delete(id)
+    this.missing.delete(id)
     this.mark(id)
   }
 
   /** For a newly created id: drops a cached "unknown", and keeps reads in flight from caching one. */
   forgetMissing(id: string): void {
-    if (this.entries.get(id)?.value === null) this.entries.delete(id)
+    this.missing.delete(id)
     this.mark(id)
   }
 
@@ -102,6 +135,7 @@ export class RecordCache<T> {
     this.generation++
     this.flushedAt = this.generation
     this.entries.clear()
+    this.missing.clear()
     this.invalidatedAt.clear()
   }
 }

@@ -2,7 +2,11 @@
  * Read-through access to key records: the process-local cache (`record-cache.ts`) while the change
  * feed is live, Redis otherwise, with concurrent misses of one id sharing a single read. A cached
  * record's credits are re-read from its pool once older than `creditsMaxAgeMs` (other processes'
- * spends are not broadcast). In fail-open mode a cached record answers when Redis cannot.
+ * spends are not broadcast). A cached record is confirmed up to the later of when it was read and
+ * when the change feed last proved it had heard every notice. It is served without asking Redis,
+ * and in fail-open mode it answers when Redis cannot, only while that is within `maxStaleMs`: a
+ * feed that looks alive but hears nothing (a black hole) cannot keep a stale record in use longer
+ * (docs/architecture.md, "Stores").
  */
 import type { StoredKey } from '@keyward/core/store'
 import type { CommandGuard, RedisClient } from './command-guard.ts'
@@ -15,6 +19,8 @@ import { RecordCache } from './record-cache.ts'
 export interface Cached {
   record: StoredKey
   pool: string
+  /** When the record was read from Redis (the command was sent), epoch ms. */
+  fetchedAt: number
   /** When `record.credits` was last read from (or written by) the pool, epoch ms. */
   creditsReadAt: number
 }
@@ -23,8 +29,22 @@ export interface RecordReaderOptions {
   failMode: FailMode
   cacheSize: number
   cacheTtlMs: number
+  negativeCacheSize: number
   negativeCacheTtlMs: number
   creditsMaxAgeMs: number
+  /**
+   * The oldest confirmation a cached record may have to be served without asking Redis, and in
+   * fail-open mode to answer when Redis cannot.
+   */
+  maxStaleMs: number
+}
+
+/** What the reader needs to know of the change feed. */
+export interface FeedState {
+  /** True while notices are flowing: only then may the cache be trusted. */
+  readonly subscribed: boolean
+  /** Epoch ms up to which every notice is known to have been heard (0 when unknown). */
+  readonly confirmedAt: number
 }
 
 export class RecordReader {
@@ -40,18 +60,28 @@ export class RecordReader {
     private readonly layout: KeyLayout,
     private readonly pools: CreditPools,
     private readonly options: RecordReaderOptions,
-    /** True while the change feed is live: only then may the cache be trusted. */
-    private readonly isLive: () => boolean,
+    private readonly feed: () => FeedState,
   ) {
-    this.cache = new RecordCache(options.cacheSize, options.cacheTtlMs, options.negativeCacheTtlMs)
+    this.cache = new RecordCache({
+      maxEntries: options.cacheSize,
+      ttlMs: options.cacheTtlMs,
+      maxMissing: options.negativeCacheSize,
+      missingTtlMs: options.negativeCacheTtlMs,
+    })
   }
 
   /** The record and pool of `id`: from the cache while invalidations are flowing, else from Redis. */
   async lookup(id: string): Promise<Cached | null> {
     if (!isStorableId(id)) return null
     const hit = this.cache.lookup(id)
-    // Without a live subscription the cache may miss invalidations: trust it only as a fallback.
-    if (hit !== undefined && !hit.stale && this.isLive()) {
+    // Without a live subscription, confirmed within `maxStaleMs`, the cache may miss
+    // invalidations: trust it only as a fallback.
+    if (
+      hit !== undefined &&
+      !hit.stale &&
+      this.isLive() &&
+      this.ageOf(hit.value) <= this.options.maxStaleMs
+    ) {
       const cached = hit.value
       if (
         cached?.record.credits == null ||
@@ -72,15 +102,29 @@ export class RecordReader {
     try {
       return await this.fetch(id)
     } catch (error) {
-      if (this.options.failMode === 'open' && hit?.value != null) return hit.value
+      // Open mode answers from a record Redis confirmed recently enough, never from an older one:
+      // a revoke made while this process is cut off is seen within `maxStaleMs`.
+      const fallback = hit?.value
+      if (
+        this.options.failMode === 'open' &&
+        fallback != null &&
+        this.ageOf(fallback) <= this.options.maxStaleMs
+      ) {
+        return fallback
+      }
       throw error
     }
   }
 
-  /** The cached record when it can be trusted as it is (feed live, fresh), else `undefined`. */
+  /**
+   * The cached record when it can be trusted as it is (feed live and confirmed within
+   * `maxStaleMs`, fresh), else `undefined`.
+   */
   peek(id: string): StoredKey | null | undefined {
     const hit = this.cache.lookup(id)
-    if (hit === undefined || hit.stale || !this.isLive()) return undefined
+    if (hit === undefined || hit.stale || !this.isLive() || this.ageOf(hit.value) > this.options.maxStaleMs) {
+      return undefined
+    }
     const cached = hit.value
     if (cached === null) {
       this.hits++
@@ -98,8 +142,8 @@ export class RecordReader {
   }
 
   /** The record with `credits` as its pool holds them now (the record's copy is the initial one). */
-  async withLiveCredits(envelope: Envelope): Promise<Cached> {
-    const cached: Cached = { record: envelope.r, pool: envelope.p, creditsReadAt: Date.now() }
+  async withLiveCredits(envelope: Envelope, fetchedAt: number = Date.now()): Promise<Cached> {
+    const cached: Cached = { record: envelope.r, pool: envelope.p, fetchedAt, creditsReadAt: Date.now() }
     if (envelope.r.credits === null) return cached
     const live = await this.pools.read(this.layout.keyPool(envelope.r.ownerId, envelope.p))
     return live === null ? cached : withCredits(cached, live.remaining, live.refilledAt)
@@ -124,6 +168,16 @@ export class RecordReader {
     this.cache.flush()
   }
 
+  private isLive(): boolean {
+    return this.feed().subscribed
+  }
+
+  /** Milliseconds since Redis last confirmed `cached` (read it, or the feed vouched for it). */
+  private ageOf(cached: Cached | null): number {
+    const confirmedAt = Math.max(cached?.fetchedAt ?? 0, this.feed().confirmedAt)
+    return Date.now() - confirmedAt
+  }
+
   /** One read per id at a time: concurrent misses of the same id share it. */
   private fetch(id: string): Promise<Cached | null> {
     let inFlight = this.pending.get(id)
@@ -146,7 +200,7 @@ export class RecordReader {
   private refreshCredits(id: string, cached: Cached): Promise<Cached> {
     let inFlight = this.pendingCredits.get(id)
     if (inFlight === undefined) {
-      inFlight = this.withLiveCredits({ r: cached.record, p: cached.pool })
+      inFlight = this.withLiveCredits({ r: cached.record, p: cached.pool }, cached.fetchedAt)
         .then((fresh) => {
           this.cache.refresh(id, (current) => (current.record === cached.record ? fresh : current))
           return fresh
@@ -158,8 +212,9 @@ export class RecordReader {
   }
 
   private async read(id: string): Promise<Cached | null> {
+    const sentAt = Date.now()
     const raw = await this.guard.run('get', () => this.client.get(this.layout.record(id)))
-    return raw === null ? null : this.withLiveCredits(parseEnvelope(raw))
+    return raw === null ? null : this.withLiveCredits(parseEnvelope(raw), sentAt)
   }
 }
 
@@ -172,6 +227,7 @@ function withCredits(cached: Cached, remaining: number, refilledAt: number): Cac
   }
   return {
     pool: cached.pool,
+    fetchedAt: cached.fetchedAt,
     creditsReadAt,
     record: { ...cached.record, credits: { ...credits, remaining, refilledAt } },
   }

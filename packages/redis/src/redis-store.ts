@@ -19,6 +19,7 @@ import type {
   ListOptions,
   ListPage,
   OwnerChanges,
+  SharedGuardState,
   StoredKey,
   StoredOwner,
   StoredUsage,
@@ -49,6 +50,7 @@ import {
   SYNC_SCRIPT,
   WRITE_POOL_SCRIPT,
 } from './scripts.ts'
+import { RedisSharedGuard } from './shared-guard.ts'
 import { UsageLayout } from './usage-layout.ts'
 import { RedisUsage } from './usage-store.ts'
 
@@ -96,6 +98,8 @@ export class RedisStore implements KeyStore {
   readonly usageLog: boolean
   /** Abuse-signal counters, claims and histories, shared by every process (`abuse-state.ts`). */
   readonly abuse: AbuseState
+  /** The brute-force guard's failure counts and blocks, shared by every process on this Redis. */
+  readonly sharedGuard: SharedGuardState
   private readonly client: RedisClient
   private readonly scripts: ScriptedClient
   private readonly layout: KeyLayout
@@ -136,7 +140,7 @@ export class RedisStore implements KeyStore {
     this.scripts = client as unknown as ScriptedClient
     const live = () => this.feed.subscribed
     this.pools = new CreditPools(client, this.scripts, this.guard)
-    this.records = new RecordReader(client, this.guard, this.layout, this.pools, resolved, live)
+    this.records = new RecordReader(client, this.guard, this.layout, this.pools, resolved, () => this.feed)
     this.owners = new OwnerRecords(
       client,
       this.guard,
@@ -175,6 +179,7 @@ export class RedisStore implements KeyStore {
     )
     this.usage = new RedisUsage(client, this.guard, new UsageLayout(resolved.keyPrefix), resolved.usageStream)
     this.abuse = new RedisAbuse(client, this.guard, new AbuseLayout(resolved.keyPrefix))
+    this.sharedGuard = new RedisSharedGuard(client, this.guard, this.layout, this.feed)
   }
 
   /** The key prefix this store writes under (for tooling and tests). */

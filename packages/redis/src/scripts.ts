@@ -22,8 +22,10 @@ end
  */
 export const CREATE_SCRIPT: string = `${SET_END}
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('SET', KEYS[1], ARGV[1])
+-- The sequence first: a script stopped by an error keeps what it already wrote, so nothing may
+-- be written before the last command that can fail.
 local seq = redis.call('INCR', KEYS[3])
+redis.call('SET', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], seq, ARGV[2])
 setEnd(KEYS[5], ARGV[2], ARGV[5])
 redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. redis.call('INCR', KEYS[4]))

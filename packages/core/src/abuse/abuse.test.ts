@@ -281,12 +281,14 @@ describe('abuse: spike', () => {
 })
 
 describe('abuse: failed-burst', () => {
-  const options: KeywardOptions = { abuse: { failedBurst: { windowMs: HOUR } } }
-  const bruteForce = { points: 3, duration: 60, blockDuration: 60 }
+  const options: KeywardOptions = {
+    abuse: { failedBurst: { windowMs: HOUR } },
+    bruteForce: { points: 3, duration: 60, blockDuration: 60 },
+  }
 
   /** An apiKeyAuth's authenticator, and a request from `address` with `token`. */
   function guarded(keyward: Awaited<ReturnType<typeof monitored>>['keyward']) {
-    const authenticator = createAuthenticator(keyward, { bruteForce })
+    const authenticator = createAuthenticator(keyward)
     return (token: string, address: string) =>
       authenticator.authenticate({
         getHeader: (name) => (name === 'x-api-key' ? token : undefined),

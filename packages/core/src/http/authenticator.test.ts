@@ -1,13 +1,17 @@
 import { describe, expect, it, vi } from 'vitest'
 import { ConfigError } from '../errors.ts'
 import type { VerificationEvent } from '../events.ts'
+import type { BruteForceOptions } from '../guard/options.ts'
 import { createKeyward } from '../index.ts'
 import { createAuthenticator, createScopeCheck } from './authenticator.ts'
 import type { HttpRequestView } from './extract-key.ts'
 
-function setup(options: Parameters<typeof createAuthenticator>[1] = {}) {
+function setup(
+  options: Parameters<typeof createAuthenticator>[1] = {},
+  bruteForce?: BruteForceOptions | false,
+) {
   let time = 1_700_000_000_000
-  const keyward = createKeyward({ now: () => time })
+  const keyward = createKeyward({ now: () => time, ...(bruteForce === undefined ? {} : { bruteForce }) })
   const verify = vi.spyOn(keyward, 'verify')
   const authenticator = createAuthenticator(keyward, options)
   const advance = (ms: number) => {
@@ -89,9 +93,10 @@ describe('createAuthenticator', () => {
   })
 
   it('blocks an address after `points` failed attempts, before any key lookup, until blockDuration passes', async () => {
-    const { keyward, authenticator, verify, advance } = setup({
-      bruteForce: { points: 3, duration: 60, blockDuration: 30 },
-    })
+    const { keyward, authenticator, verify, advance } = setup(
+      {},
+      { points: 3, duration: 60, blockDuration: 30 },
+    )
     const { key } = await keyward.keys.create({ ownerId: 'o' })
     const wrong = `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`
     for (let i = 0; i < 3; i++) {
@@ -113,10 +118,10 @@ describe('createAuthenticator', () => {
   })
 
   it('does not count missing keys, scope failures or successes as failed attempts', async () => {
-    const { keyward, authenticator } = setup({
-      scopes: 'admin',
-      bruteForce: { points: 2, duration: 60, blockDuration: 30 },
-    })
+    const { keyward, authenticator } = setup(
+      { scopes: 'admin' },
+      { points: 2, duration: 60, blockDuration: 30 },
+    )
     const { key } = await keyward.keys.create({ ownerId: 'o', scopes: ['read'] })
     for (let i = 0; i < 5; i++) {
       const outcome = await authenticator.authenticate(view(i % 2 === 0 ? {} : { 'x-api-key': key }))
@@ -145,7 +150,7 @@ describe('createAuthenticator', () => {
       { scopes: { oneOf: ['a'] } },
       { cost: -1 },
       { cost: 1.5 },
-      { bruteForce: { points: 0 } },
+      { bruteForce: { points: 3 } },
       { bruteForce: true },
     ]
     for (const options of bad) {

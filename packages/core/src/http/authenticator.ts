@@ -1,11 +1,14 @@
 /**
  * `createAuthenticator`: everything an HTTP middleware does, minus the framework. It validates the
- * options once, then per request runs the brute-force guard, finds the key, verifies it (with the
- * route's scopes and cost) and maps the outcome to a response. The Express, Hono and Koa adapters
+ * options once, then per request finds the key, asks the keyward's brute-force guard whether the
+ * client may try it, verifies it (with the route's scopes and cost), tells the guard how it went
+ * and maps the outcome to a response. The Express, Hono and Koa adapters
  * only translate their request into an `HttpRequestView` and copy the result onto their response,
  * so all three answer byte-for-byte alike.
  */
 import { ConfigError, KeywardError } from '../errors.ts'
+import type { BruteForceGuard } from '../guard/brute-force-guard.ts'
+import { keyIdOf } from '../key-format.ts'
 import type { Keyward } from '../keyward/create-keyward.ts'
 import { checkRequirement, missingScopes, type ScopeRequirement, satisfies } from '../scopes.ts'
 import type {
@@ -13,11 +16,10 @@ import type {
   MalformedFailure,
   MissingFailure,
   VerifiedKey,
+  VerifyResult,
   VerifySuccess,
 } from '../types.ts'
 import { checkFunction, checkInteger, checkObject } from '../validation.ts'
-import { OUTCOMES } from '../verify-codes.ts'
-import { BruteForceGuard, type BruteForceOptions, resolveBruteForceOptions } from './brute-force-guard.ts'
 import { extractKey, type HttpRequestView } from './extract-key.ts'
 import {
   type AuthFailure,
@@ -44,12 +46,11 @@ export interface AuthenticatorOptions {
   /** Credits each request spends, for keys with credits. @default 1 */
   cost?: number
   /**
-   * Throttling of failed attempts per client address: after `points` invalid keys within
-   * `duration` seconds the address gets 429 for `blockDuration` seconds, before any key lookup.
-   * `false` turns it off (e.g. when a gateway in front already does this).
-   * @default { points: 20, duration: 60, blockDuration: 300 }
+   * `false` takes this route out of the keyward's brute-force guard (configured once, for every
+   * route, with `createKeyward({ bruteForce })`): its failures are not counted and a blocked
+   * address is not refused here. @default the keyward's guard
    */
-  bruteForce?: BruteForceOptions | false
+  bruteForce?: false
 }
 
 /** Options every adapter's `apiKeyAuth` takes on top of `AuthenticatorOptions`. */
@@ -63,9 +64,10 @@ export interface MiddlewareOptions<TRequest, TContext, TRejected> extends Authen
    */
   onRejected?: (result: AuthFailure, context: TContext, response: HttpResponse) => TRejected
   /**
-   * The client address the brute-force guard counts failures by. Defaults differ per framework
-   * (Express `req.ip`, Koa `ctx.ip`, Hono the socket's remote address on Node); return
-   * `undefined` to exempt a request from the guard.
+   * The client address the brute-force guard counts failures by and `allowedNetworks` are checked
+   * against. Defaults differ per framework (Express `req.ip`, Koa `ctx.ip` — each falling back to
+   * the socket address when the proxy setting would let clients choose it — and Hono the socket's
+   * remote address on Node); return `undefined` to exempt a request from the guard.
    */
   clientAddress?: (request: TRequest) => string | undefined
 }
@@ -199,6 +201,16 @@ function resolveQuery(query: unknown): string | null {
   return query
 }
 
+/** True unless the route opts out of the keyward's guard. */
+function resolveGuarded(bruteForce: unknown): boolean {
+  if (bruteForce === undefined) return true
+  if (bruteForce === false) return false
+  throw new ConfigError(
+    'bruteForce',
+    'the brute-force guard is configured once, on createKeyward({ bruteForce }); here only `false` (take this route out of it) is allowed',
+  )
+}
+
 function resolveCost(cost: unknown): number | undefined {
   return cost === undefined ? undefined : checkInteger('cost', cost)
 }
@@ -247,7 +259,12 @@ export function createScopeCheck(
  * if (!outcome.ok) res.writeHead(outcome.response.status, outcome.response.headers).end(JSON.stringify(outcome.response.body))
  */
 export function createAuthenticator(keyward: Keyward, options: AuthenticatorOptions = {}): Authenticator {
-  if (keyward === null || typeof keyward !== 'object' || typeof keyward.verify !== 'function') {
+  if (
+    keyward === null ||
+    typeof keyward !== 'object' ||
+    typeof keyward.verify !== 'function' ||
+    typeof keyward.guard?.admit !== 'function'
+  ) {
     throw new ConfigError('keyward', 'must be a keyward instance from createKeyward()')
   }
   checkObject('options', options)
@@ -259,8 +276,7 @@ export function createAuthenticator(keyward: Keyward, options: AuthenticatorOpti
   const realm = resolveRealm(options.realm)
   const scopes = options.scopes === undefined ? undefined : resolveRequirement('scopes', options.scopes)
   const cost = resolveCost(options.cost)
-  const bruteForce = resolveBruteForceOptions('bruteForce', options.bruteForce)
-  const guard = bruteForce === null ? null : new BruteForceGuard(bruteForce, () => keyward.now())
+  const guard = resolveGuarded(options.bruteForce) && keyward.guard.enabled ? keyward.guard : null
 
   const responseOptions = { realm }
   // What a request without a usable key is told: which headers (and scheme) carry the key.
@@ -298,41 +314,36 @@ export function createAuthenticator(keyward: Keyward, options: AuthenticatorOpti
         if (prior !== undefined && prior.keyward === keyward) return extend(prior)
       }
       const address = request.clientAddress
-      if (guard !== null && address !== undefined) {
-        const blockedMs = guard.blockedFor(address)
-        if (blockedMs > 0)
-          return reject({ valid: false, code: 'TOO_MANY_FAILED_ATTEMPTS', retryAfterMs: blockedMs })
-      }
       const extraction = extractKey(request, headers, query)
-      if (extraction.kind !== 'key') {
-        // Rejected before verify (no key, or a value that cannot be one): still reported once per
-        // request (event and usage count), so monitoring sees garbage and duplicated headers too.
-        const early = extraction.kind === 'malformed' ? MALFORMED_RESULT : MISSING_RESULT
-        keyward.recordVerification(early.code, null, null, 0)
-        if (extraction.kind === 'missing') return missing
-        if (extraction.kind === 'wrong-scheme') return wrongScheme
+      if (extraction.kind === 'missing' || extraction.kind === 'wrong-scheme') {
+        // No key at all is no attempt: not counted, not refused by the guard. Still reported once
+        // per request (event and usage count), so monitoring sees it.
+        keyward.recordVerification('MISSING', null, null, 0)
+        return extraction.kind === 'missing' ? missing : wrongScheme
       }
-      const result =
-        extraction.kind === 'key'
-          ? await keyward.verify(extraction.token, { scopes, cost, clientAddress: address })
-          : MALFORMED_RESULT
+      // Counted before the lookup (docs/architecture.md, "Brute-force guard").
+      const attempt =
+        guard === null || address === undefined
+          ? null
+          : guard.admit(address, extraction.kind === 'key' ? keyIdOf(extraction.token) : null)
+      if (attempt !== null && attempt.blockedMs > 0) {
+        return reject({ valid: false, code: 'TOO_MANY_FAILED_ATTEMPTS', retryAfterMs: attempt.blockedMs })
+      }
+      let result: VerifyResult
+      if (extraction.kind === 'key') {
+        result = await keyward.verify(extraction.token, { scopes, cost, clientAddress: address })
+      } else {
+        // A value that cannot be a key (garbage, duplicated headers): rejected before verify, and
+        // reported once like any other outcome.
+        keyward.recordVerification('MALFORMED', null, null, 0)
+        result = MALFORMED_RESULT
+      }
+      if (attempt !== null) (guard as BruteForceGuard).settle(attempt, result.valid ? 'VALID' : result.code)
       if (result.valid) {
         if (context !== undefined) {
           authenticatedRequests.set(context, { keyward, key: result.key, cost: requestCost })
         }
         return { ok: true, key: result.key, result, headers: successHeaders(result) }
-      }
-      if (guard !== null && address !== undefined && OUTCOMES[result.code].failedAttempt) {
-        const block = await guard.recordFailure(address)
-        if (block !== null && keyward.events.has('guard.blocked')) {
-          keyward.events.emit('guard.blocked', {
-            type: 'guard.blocked',
-            network: address,
-            until: block.until,
-            failures: block.failures,
-            timestamp: keyward.now(),
-          })
-        }
       }
       return reject(result)
     },

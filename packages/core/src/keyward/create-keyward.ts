@@ -1,10 +1,12 @@
 /**
  * `createKeyward`: validates the options once, then wires the key manager (`keys.*`), the verify
- * pipeline, usage recording, abuse monitoring and the event emitter around one `KeyStore`.
+ * pipeline, the brute-force guard, usage recording, abuse monitoring and the event emitter around
+ * one `KeyStore`.
  */
 import { createAbuseApi, type KeywardAbuse } from '../abuse/abuse-api.ts'
 import { AbuseMonitor } from '../abuse/abuse-monitor.ts'
 import { KeywardEmitter } from '../events.ts'
+import { type BruteForceGuard, createBruteForceGuard } from '../guard/brute-force-guard.ts'
 import type { Environment } from '../key-format.ts'
 import type { KeyStore } from '../store/interface.ts'
 import { MemoryAbuse } from '../store/memory-abuse.ts'
@@ -28,6 +30,11 @@ export interface Keyward {
   /** Owners: limits and a credit pool shared by all of an owner's keys. */
   readonly owners: OwnerManager
   readonly events: KeywardEmitter
+  /**
+   * The brute-force guard every `apiKeyAuth` of this instance shares: `blocks()` lists the client
+   * networks blocked, `unblock(address)` lifts one (in every process, on a shared store).
+   */
+  readonly guard: BruteForceGuard
   /** Usage per key, owner and installation: `get`, `top`, `flush`, `stats`. */
   readonly usage: KeywardUsage
   /**
@@ -85,6 +92,7 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
   const recorder = config.usage.recording ? new UsageRecorder(store, config.usage, now, events) : null
   const report = createVerificationReporter(events, now, recorder)
   const keys = createKeyManager(config, events, createLastUsedReader(store, recorder))
+  const guard = createBruteForceGuard(config.bruteForce, { store, events, now })
   // A store that is not shared may keep no abuse state of its own: this process is all there is.
   const abuseState = store.abuse ?? (store.shared ? null : new MemoryAbuse())
   const monitor =
@@ -117,6 +125,7 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
     keys,
     owners: createOwnerManager(config, events),
     events,
+    guard,
     usage: createUsageApi(store, config.usage, now, recorder),
     abuse: createAbuseApi(abuseState, config.abuse, now, monitor),
     verify: verifier.verify,
@@ -137,6 +146,7 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
       if (closed) return
       closed = true
       clearInterval(purgeTimer)
+      guard.close()
       // Pending usage and abuse observations go out first, while the store and the listeners are
       // still there.
       await recorder?.close()

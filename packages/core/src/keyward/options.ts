@@ -4,6 +4,11 @@
  */
 import { type AbuseConfig, type AbuseOptions, resolveAbuseOptions } from '../abuse/abuse-options.ts'
 import { ConfigError } from '../errors.ts'
+import {
+  type BruteForceOptions,
+  type ResolvedBruteForceOptions,
+  resolveBruteForceOptions,
+} from '../guard/options.ts'
 import { KeyHasher, type Pepper } from '../hashing.ts'
 import { type Environment, PREFIX_PATTERN, type RandomSource } from '../key-format.ts'
 import { resolvePolicies } from '../policies.ts'
@@ -41,6 +46,15 @@ export interface KeywardOptions {
    */
   keyRetentionMs?: number | false
   /**
+   * The brute-force guard, shared by every `apiKeyAuth` of this instance: after `points` failed
+   * attempts (keys that do not work) from one client network within `duration` seconds, that
+   * network gets 429 for `blockDuration` seconds, before any lookup. IPv6 clients count by their
+   * `ipv6Prefix`; at most `maxAddresses` networks are remembered. On a store with a `sharedGuard`
+   * (RedisStore) counts and blocks are shared by every process. `false` turns it off.
+   * @default { points: 20, duration: 60, blockDuration: 300, ipv6Prefix: 64, maxAddresses: 100000 }
+   */
+  bruteForce?: BruteForceOptions | false
+  /**
    * Usage recording (counts per key, owner and outcome; `lastUsedAt`), flushed to the store off
    * the request path; `false` turns it off in this process. @default {} (on, with the defaults)
    */
@@ -66,6 +80,8 @@ export interface KeywardConfig {
   unavailableRetryAfterMs: number
   /** `null`: ended keys are kept forever. */
   keyRetentionMs: number | null
+  /** `null`: the brute-force guard is off. */
+  bruteForce: ResolvedBruteForceOptions | null
   usage: UsageConfig
   abuse: AbuseConfig
 }
@@ -118,6 +134,7 @@ export function resolveOptions(options: KeywardOptions): KeywardConfig {
             undefined,
             ' (ms)',
           ),
+    bruteForce: resolveBruteForceOptions('bruteForce', options.bruteForce),
     usage: resolveUsageOptions(options.usage, store),
     abuse: resolveAbuseOptions(options.abuse, store),
   }

@@ -95,9 +95,57 @@ export type OwnerChanges = Partial<Pick<StoredOwner, 'rateLimit' | 'credits' | '
   updatedAt: number
 }
 
+/** A block of the brute-force guard: a client network and when the block ends (epoch ms). */
+export interface GuardBlock {
+  /** The client network as the guard counts it: an IPv4 address, or an IPv6 `/ipv6Prefix` network. */
+  network: string
+  until: number
+}
+
+/** Hears the blocks and unblocks of every process sharing a `SharedGuardState`. */
+export interface SharedGuardListener {
+  /** `network` is blocked until `until` (epoch ms), by this process or another. */
+  blocked(network: string, until: number): void
+  /** The block of `network` was lifted, and its failure count with it. */
+  unblocked(network: string): void
+  /** Blocks may have been missed (first subscription, reconnect): re-read them with `blocks`. */
+  resync(): void
+}
+
+/**
+ * The optional part of `KeyStore` that shares the brute-force guard between processes
+ * (docs/architecture.md, "Brute-force guard"). Each process keeps its own block list and counts in
+ * memory, so a request from an address without failures never waits on this; a failed attempt is
+ * added here as well, and a block decided in one process reaches every other through `watch`.
+ * A store without it (e.g. `MemoryStore`, where one process is all there is) leaves it undefined.
+ */
+export interface SharedGuardState {
+  /**
+   * Adds `failures` failed attempts of `network` to a window of `windowMs` that starts with the
+   * first; resolves the failures in that window, counted by every process.
+   */
+  addFailure(network: string, failures: number, windowMs: number): Promise<number>
+  /**
+   * Blocks `network` until `until` in every process. Resolves `false` (and tells no one) when it
+   * was already blocked at `now`.
+   */
+  block(network: string, until: number, now: number): Promise<boolean>
+  /** Lifts the block and the failure count of `network` in every process; `true` if it was blocked. */
+  unblock(network: string): Promise<boolean>
+  /** The blocks in force at `now`, soonest ending first, at most `limit`. */
+  blocks(now: number, limit: number): Promise<GuardBlock[]>
+  /** Tells `listener` of every block and unblock, from any process. Returns unsubscribe. */
+  watch(listener: SharedGuardListener): () => void
+}
+
 export interface KeyStore {
   /** True when the store is shared between processes (a pepper must then be configured). */
   readonly shared: boolean
+  /**
+   * Shares the brute-force guard's failure counts and blocks between processes; optional (see
+   * `SharedGuardState`). `RedisStore` has it; `MemoryStore` does not need it.
+   */
+  readonly sharedGuard?: SharedGuardState
 
   /** Inserts a new record and indexes it under its owner. */
   create(record: StoredKey): Promise<void>

@@ -1,0 +1,130 @@
+/**
+ * `RedisStore.sharedGuard`: the brute-force guard's state shared by every process on one Redis and
+ * key prefix (docs/architecture.md, "Brute-force guard"). Failed attempts are counted per client
+ * network in a key that expires with its window; blocks live in one sorted set scored by their end
+ * and are announced on a pub/sub channel carried by the change feed's connection, so every process
+ * copies them into its local block list and a process that (re)subscribes reads the ones in force.
+ * Only failing requests reach Redis: the guard answers everyone else from memory.
+ */
+import type { GuardBlock, SharedGuardListener, SharedGuardState } from '@keyward/core/store'
+import type { ChangeFeed } from './change-feed.ts'
+import type { CommandGuard, RedisClient } from './command-guard.ts'
+import { BLOCK_SCRIPT, FAILURE_SCRIPT, UNBLOCK_SCRIPT } from './guard-scripts.ts'
+import type { KeyLayout } from './key-layout.ts'
+
+interface GuardScripts {
+  keywardGuardFailure(key: string, failures: string, windowMs: string): Promise<number>
+  keywardGuardBlock(
+    key: string,
+    network: string,
+    until: string,
+    now: string,
+    channel: string,
+  ): Promise<number>
+  keywardGuardUnblock(key: string, network: string, now: string, channel: string): Promise<number>
+}
+
+export class RedisSharedGuard implements SharedGuardState {
+  private readonly scripts: GuardScripts
+  private readonly listeners = new Set<SharedGuardListener>()
+  private stopListening: (() => void) | null = null
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly guard: CommandGuard,
+    private readonly layout: KeyLayout,
+    private readonly feed: ChangeFeed,
+  ) {
+    client.defineCommand('keywardGuardFailure', { lua: FAILURE_SCRIPT, numberOfKeys: 1 })
+    client.defineCommand('keywardGuardBlock', { lua: BLOCK_SCRIPT, numberOfKeys: 1 })
+    client.defineCommand('keywardGuardUnblock', { lua: UNBLOCK_SCRIPT, numberOfKeys: 1 })
+    this.scripts = client as unknown as GuardScripts
+  }
+
+  addFailure(network: string, failures: number, windowMs: number): Promise<number> {
+    return this.guard.run('guard failure', () =>
+      this.scripts.keywardGuardFailure(
+        this.layout.guardFailures(network),
+        String(failures),
+        String(windowMs),
+      ),
+    )
+  }
+
+  async block(network: string, until: number, now: number): Promise<boolean> {
+    const reply = await this.guard.run('guard block', () =>
+      this.scripts.keywardGuardBlock(
+        this.layout.guardBlocks(),
+        network,
+        String(until),
+        String(now),
+        this.layout.guardChannel(),
+      ),
+    )
+    return reply === 1
+  }
+
+  async unblock(network: string): Promise<boolean> {
+    const reply = await this.guard.run('guard unblock', () =>
+      this.scripts.keywardGuardUnblock(
+        this.layout.guardBlocks(),
+        network,
+        String(Date.now()),
+        this.layout.guardChannel(),
+      ),
+    )
+    // The count lives in its own key (its own slot on a cluster): cleared after the block.
+    await this.guard.run('guard unblock', () => this.client.del(this.layout.guardFailures(network)))
+    return reply === 1
+  }
+
+  async blocks(now: number, limit: number): Promise<GuardBlock[]> {
+    const flat = await this.guard.run('guard blocks', () =>
+      this.client.zrangebyscore(
+        this.layout.guardBlocks(),
+        `(${now}`,
+        '+inf',
+        'WITHSCORES',
+        'LIMIT',
+        0,
+        limit,
+      ),
+    )
+    const blocks: GuardBlock[] = []
+    for (let index = 0; index + 1 < flat.length; index += 2) {
+      blocks.push({ network: flat[index] as string, until: Number(flat[index + 1]) })
+    }
+    return blocks
+  }
+
+  watch(listener: SharedGuardListener): () => void {
+    this.listeners.add(listener)
+    this.stopListening ??= this.feed.listen(this.layout.guardChannel(), {
+      message: (text) => this.heard(text),
+      subscribed: () => {
+        for (const each of this.listeners) each.resync()
+      },
+    })
+    return () => {
+      this.listeners.delete(listener)
+      if (this.listeners.size > 0) return
+      this.stopListening?.()
+      this.stopListening = null
+    }
+  }
+
+  /** `b <until> <network>` or `u <network>`; the network is last, as it may hold any text. */
+  private heard(text: string): void {
+    if (text.startsWith('b ')) {
+      const space = text.indexOf(' ', 2)
+      const until = Number(text.slice(2, space))
+      const network = text.slice(space + 1)
+      if (space === -1 || !Number.isSafeInteger(until) || network === '') return
+      for (const listener of this.listeners) listener.blocked(network, until)
+    } else if (text.startsWith('u ')) {
+      const network = text.slice(2)
+      if (network === '') return
+      for (const listener of this.listeners) listener.unblocked(network)
+    }
+  }
+}
