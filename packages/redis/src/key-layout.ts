@@ -106,7 +106,12 @@ export class KeyLayout {
 
   /** Sorted set of the client networks the guard blocked, scored by when each block ends. */
   guardBlocks(): string {
-    return `${this.prefix}guard:blocks`
+    return `${this.prefix}{guard}:blocks`
+  }
+
+  /** Counter numbering the guard's block and unblock announcements (same slot as the blocks). */
+  guardSequence(): string {
+    return `${this.prefix}{guard}:seq`
   }
 
   /** Pub/sub channel of the guard's blocks and unblocks. */

@@ -16,12 +16,19 @@ interface GuardScripts {
   keywardGuardFailure(key: string, failures: string, windowMs: string): Promise<number>
   keywardGuardBlock(
     key: string,
+    sequence: string,
     network: string,
     until: string,
     now: string,
     channel: string,
   ): Promise<number>
-  keywardGuardUnblock(key: string, network: string, now: string, channel: string): Promise<number>
+  keywardGuardUnblock(
+    key: string,
+    sequence: string,
+    network: string,
+    now: string,
+    channel: string,
+  ): Promise<[number, number]>
 }
 
 export class RedisSharedGuard implements SharedGuardState {
@@ -36,8 +43,8 @@ export class RedisSharedGuard implements SharedGuardState {
     private readonly feed: ChangeFeed,
   ) {
     client.defineCommand('keywardGuardFailure', { lua: FAILURE_SCRIPT, numberOfKeys: 1 })
-    client.defineCommand('keywardGuardBlock', { lua: BLOCK_SCRIPT, numberOfKeys: 1 })
-    client.defineCommand('keywardGuardUnblock', { lua: UNBLOCK_SCRIPT, numberOfKeys: 1 })
+    client.defineCommand('keywardGuardBlock', { lua: BLOCK_SCRIPT, numberOfKeys: 2 })
+    client.defineCommand('keywardGuardUnblock', { lua: UNBLOCK_SCRIPT, numberOfKeys: 2 })
     this.scripts = client as unknown as GuardScripts
   }
 
@@ -51,23 +58,25 @@ export class RedisSharedGuard implements SharedGuardState {
     )
   }
 
-  async block(network: string, until: number, now: number): Promise<boolean> {
+  async block(network: string, until: number, now: number): Promise<number> {
     const reply = await this.guard.run('guard block', () =>
       this.scripts.keywardGuardBlock(
         this.layout.guardBlocks(),
+        this.layout.guardSequence(),
         network,
         String(until),
         String(now),
         this.layout.guardChannel(),
       ),
     )
-    return reply === 1
+    return Number(reply)
   }
 
-  async unblock(network: string): Promise<boolean> {
-    const reply = await this.guard.run('guard unblock', () =>
+  async unblock(network: string): Promise<{ wasBlocked: boolean; sequence: number }> {
+    const [was, sequence] = await this.guard.run('guard unblock', () =>
       this.scripts.keywardGuardUnblock(
         this.layout.guardBlocks(),
+        this.layout.guardSequence(),
         network,
         String(Date.now()),
         this.layout.guardChannel(),
@@ -75,7 +84,7 @@ export class RedisSharedGuard implements SharedGuardState {
     )
     // The count lives in its own key (its own slot on a cluster): cleared after the block.
     await this.guard.run('guard unblock', () => this.client.del(this.layout.guardFailures(network)))
-    return reply === 1
+    return { wasBlocked: was === 1, sequence: Number(sequence) }
   }
 
   async blocks(now: number, limit: number): Promise<GuardBlock[]> {
@@ -113,18 +122,26 @@ export class RedisSharedGuard implements SharedGuardState {
     }
   }
 
-  /** `b <until> <network>` or `u <network>`; the network is last, as it may hold any text. */
+  /**
+   * `b <sequence> <until> <network>` or `u <sequence> <network>`; the network is last, as it may
+   * hold any text.
+   */
   private heard(text: string): void {
-    if (text.startsWith('b ')) {
-      const space = text.indexOf(' ', 2)
-      const until = Number(text.slice(2, space))
-      const network = text.slice(space + 1)
-      if (space === -1 || !Number.isSafeInteger(until) || network === '') return
-      for (const listener of this.listeners) listener.blocked(network, until)
-    } else if (text.startsWith('u ')) {
-      const network = text.slice(2)
+    const kind = text.slice(0, 2)
+    if (kind !== 'b ' && kind !== 'u ') return
+    const afterSequence = text.indexOf(' ', 2)
+    const sequence = Number(text.slice(2, afterSequence))
+    if (afterSequence === -1 || !Number.isSafeInteger(sequence)) return
+    if (kind === 'b ') {
+      const afterUntil = text.indexOf(' ', afterSequence + 1)
+      const until = Number(text.slice(afterSequence + 1, afterUntil))
+      const network = text.slice(afterUntil + 1)
+      if (afterUntil === -1 || !Number.isSafeInteger(until) || network === '') return
+      for (const listener of this.listeners) listener.blocked(network, until, sequence)
+    } else {
+      const network = text.slice(afterSequence + 1)
       if (network === '') return
-      for (const listener of this.listeners) listener.unblocked(network)
+      for (const listener of this.listeners) listener.unblocked(network, sequence)
     }
   }
 }

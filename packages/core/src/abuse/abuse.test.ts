@@ -82,8 +82,13 @@ describe('abuse: wrong-secret', () => {
     await keyward.close()
   })
 
-  it('changes nothing a client or a verification listener sees: a wrong secret answers like an unknown id', async () => {
-    const { keyward, key, record } = await monitored(options)
+  /**
+   * A wrong secret and an unknown id, through the HTTP layer and through `verify`: the answers, the
+   * `verification` events (ids named by role) and the usage totals of the key, its owner and the
+   * installation.
+   */
+  async function wrongAndUnknown(abuse: NonNullable<KeywardOptions['abuse']>) {
+    const { keyward, key, record } = await monitored({ abuse })
     const seen: VerificationEvent[] = []
     keyward.events.on('verification', (event) => seen.push(event))
     const authenticator = createAuthenticator(keyward, { bruteForce: false })
@@ -93,31 +98,42 @@ describe('abuse: wrong-secret', () => {
         getQuery: () => undefined,
         clientAddress: undefined,
       })
-    const wrong = withOtherSecret(key)
-    // The same id with a wrong secret, and an id that does not exist.
-    const unknown = unknownKey(key)
-    const unknownId = parseKey(unknown)!.id
-    expect(await request(wrong)).toEqual(await request(unknown))
-    expect(await keyward.verify(wrong)).toEqual(await keyward.verify(unknown))
-    expect(seen).toHaveLength(4)
-    for (const [index, event] of seen.entries()) {
-      expect(event).toEqual({
+    const [wrong, unknown] = [withOtherSecret(key), unknownKey(key)]
+    const answers = {
+      http: [await request(wrong), await request(unknown)],
+      verify: [await keyward.verify(wrong), await keyward.verify(unknown)],
+    }
+    const role = (keyId: string | null) => (keyId === record.id ? 'the key' : 'an unknown id')
+    const events = seen.map((event) => ({ ...event, keyId: role(event.keyId) }))
+    const range = { from: new Date(START), to: new Date(START + MINUTE) }
+    const usage = {
+      key: (await keyward.usage.get({ keyId: record.id }, range)).totals,
+      owner: (await keyward.usage.get({ ownerId: 'org_a' }, range)).totals,
+      installation: (await keyward.usage.get({ installation: true }, range)).totals,
+    }
+    await keyward.close()
+    return { answers, events, usage }
+  }
+
+  it('changes nothing a client, a listener or usage sees: a wrong secret answers like an unknown id', async () => {
+    const monitoring = await wrongAndUnknown(options.abuse ?? {})
+    // The same id with a wrong secret, and an id that does not exist: one answer.
+    expect(monitoring.answers.http[0]).toEqual(monitoring.answers.http[1])
+    expect(monitoring.answers.verify[0]).toEqual(monitoring.answers.verify[1])
+    expect(monitoring.events.map(({ keyId: _, ...event }) => event)).toEqual(
+      Array.from({ length: 4 }, () => ({
         type: 'verification',
         valid: false,
         code: 'NOT_FOUND',
-        keyId: index % 2 === 0 ? record.id : unknownId,
         ownerId: null,
         cost: 0,
         timestamp: START,
-      })
-    }
-    const range = { from: new Date(START), to: new Date(START + MINUTE) }
-    const usageOf = async (keyId: string) => (await keyward.usage.get({ keyId }, range)).totals
-    expect(await usageOf(record.id)).toEqual(await usageOf(unknownId))
-    expect((await usageOf(record.id)).counts.NOT_FOUND).toBe(2)
-    // Nothing is attributed to the owner: the secret did not match.
-    expect((await keyward.usage.get({ ownerId: 'org_a' }, range)).totals.requests).toBe(0)
-    await keyward.close()
+      })),
+    )
+    // Everything — answers, events, usage counts — as without abuse monitoring.
+    expect(monitoring).toEqual(await wrongAndUnknown(false))
+    expect(monitoring.usage.installation.counts.NOT_FOUND).toBe(4)
+    expect(monitoring.usage.owner.requests).toBe(0)
   })
 })
 

@@ -70,6 +70,8 @@ const VERIFIED_IDS = 10_000
 const SHARE_FROM = 2
 /** Longest client address text counted as given when it is not an IP address. */
 const MAX_ADDRESS_LENGTH = 128
+/** Networks whose last shared announcement is remembered (past this, the memory starts over). */
+const SEQUENCES_KEPT = 100_000
 /** Addresses whose network is remembered: clients repeat, and parsing IPv6 is the costly part. */
 const RECENT_ADDRESSES = 1024
 
@@ -117,6 +119,8 @@ class InProcessGuard implements BruteForceGuard {
   private readonly table: AddressTable
   private readonly verified = new VerifiedIds(VERIFIED_IDS)
   private readonly recentNetworks = new Map<string, string>()
+  /** The last shared announcement heard per network, so an older one arriving late is ignored. */
+  private readonly sequences = new Map<string, number>()
   private readonly shared: SharedGuardState | null
   private readonly events: KeywardEmitter
   private readonly now: () => number
@@ -132,8 +136,12 @@ class InProcessGuard implements BruteForceGuard {
     this.shared = context.store.sharedGuard ?? null
     this.stopWatching =
       this.shared?.watch({
-        blocked: (network, until) => this.table.block(network, until, this.now()),
-        unblocked: (network) => this.table.unblock(network, this.now()),
+        blocked: (network, until, sequence) => {
+          if (this.newer(network, sequence)) this.table.block(network, until, this.now())
+        },
+        unblocked: (network, sequence) => {
+          if (this.newer(network, sequence)) this.table.unblock(network, this.now())
+        },
         resync: () => this.resync(),
       }) ?? (() => {})
   }
@@ -167,7 +175,23 @@ class InProcessGuard implements BruteForceGuard {
     const network = this.networkOf(address)
     const local = this.table.unblock(network, this.now())
     if (this.shared === null) return local
-    return (await this.shared.unblock(network)) || local
+    const { wasBlocked, sequence } = await this.shared.unblock(network)
+    // A block announced before this unblock may have been heard meanwhile: it is older, undo it.
+    this.newer(network, sequence)
+    this.table.unblock(network, this.now())
+    return wasBlocked || local
+  }
+
+  /**
+   * Notes the sequence number of a shared block or unblock of `network`; true when it is newer
+   * than any heard so far, i.e. when it may take effect here.
+   */
+  private newer(network: string, sequence: number): boolean {
+    const last = this.sequences.get(network) ?? 0
+    if (sequence <= last) return false
+    if (this.sequences.size >= SEQUENCES_KEPT) this.sequences.clear()
+    this.sequences.set(network, sequence)
+    return true
   }
 
   admit(address: string, keyId: string | null): GuardAttempt {
@@ -263,7 +287,12 @@ class InProcessGuard implements BruteForceGuard {
       const event: GuardBlockedEvent = { type: 'guard.blocked', network, until, failures, timestamp: now }
       this.events.emit('guard.blocked', event)
     }
-    this.shared?.block(network, until, now).catch(() => {})
+    this.shared?.block(network, until, now).then(
+      (sequence) => {
+        if (sequence > 0) this.newer(network, sequence)
+      },
+      () => {},
+    )
   }
 
   private resync(): void {

@@ -18,6 +18,11 @@ export type ReportVerification = ((
   ownerId: string | null,
   cost: number,
   at?: number,
+  /**
+   * Whether the outcome belongs in the key's own usage series. `false` for an id with no record:
+   * the event still names the id, but made-up ids must not create storage (one series each).
+   */
+  knownKey?: boolean,
 ) => void) & {
   /** Credits spent on top of a request already reported (a nested `apiKeyAuth`): usage only. */
   credits(keyId: string, ownerId: string, cost: number): void
@@ -49,8 +54,9 @@ export function createVerificationReporter(
       ownerId: string | null,
       cost: number,
       at: number = now(),
+      knownKey = true,
     ) {
-      recorder.record(code, keyId, ownerId, cost, at)
+      recorder.record(code, knownKey ? keyId : null, ownerId, cost, at)
       emitVerification(events, at, code, keyId, ownerId, cost)
     },
     {

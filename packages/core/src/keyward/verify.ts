@@ -54,6 +54,7 @@ interface Checked {
 }
 
 const NO_LIMITS: readonly LimitRequest[] = Object.freeze([])
+const NOT_FOUND_RESULT: VerifyFailure = Object.freeze({ valid: false, code: 'NOT_FOUND' })
 const NO_POOL = Object.freeze({ spent: false, remaining: 0, nextRefillAt: null })
 const NO_OPTIONS: Checked = Object.freeze({ scopes: undefined, cost: undefined, clientAddress: undefined })
 /** Requirement objects already found valid: the middleware passes the same one on every request. */
@@ -296,10 +297,13 @@ export function createVerifier(
     if (record === null) {
       // Hash anyway, so an unknown id and a wrong secret cost the same work.
       hasher.hash(token)
-      return fail({ valid: false, code: 'NOT_FOUND' }, parsed.id, null)
+      // The event names the presented id; usage counts it for the installation only, so made-up
+      // ids cannot create a usage series each (docs/usage.md, "What is counted").
+      report('NOT_FOUND', parsed.id, null, 0, undefined, false)
+      return NOT_FOUND_RESULT
     }
     if (!hasher.matches(token, record.hash, record.pepperVersion)) {
-      // Told to abuse monitoring only: the answer, the event and the usage count stay an unknown id's.
+      // Told to abuse monitoring only: the answer and the event stay an unknown id's, usage as it was.
       abuse?.wrongSecret(record)
       return fail({ valid: false, code: 'NOT_FOUND' }, parsed.id, null)
     }

@@ -102,12 +102,16 @@ export interface GuardBlock {
   until: number
 }
 
-/** Hears the blocks and unblocks of every process sharing a `SharedGuardState`. */
+/**
+ * Hears the blocks and unblocks of every process sharing a `SharedGuardState`. Each carries the
+ * shared sequence number of its announcement: notices can arrive after a later change made here
+ * took effect, and only a higher number may override what a lower one said.
+ */
 export interface SharedGuardListener {
   /** `network` is blocked until `until` (epoch ms), by this process or another. */
-  blocked(network: string, until: number): void
+  blocked(network: string, until: number, sequence: number): void
   /** The block of `network` was lifted, and its failure count with it. */
-  unblocked(network: string): void
+  unblocked(network: string, sequence: number): void
   /** Blocks may have been missed (first subscription, reconnect): re-read them with `blocks`. */
   resync(): void
 }
@@ -126,12 +130,15 @@ export interface SharedGuardState {
    */
   addFailure(network: string, failures: number, windowMs: number): Promise<number>
   /**
-   * Blocks `network` until `until` in every process. Resolves `false` (and tells no one) when it
-   * was already blocked at `now`.
+   * Blocks `network` until `until` in every process. Resolves the sequence number of the
+   * announcement, or 0 (and tells no one) when it was already blocked at `now`.
    */
-  block(network: string, until: number, now: number): Promise<boolean>
-  /** Lifts the block and the failure count of `network` in every process; `true` if it was blocked. */
-  unblock(network: string): Promise<boolean>
+  block(network: string, until: number, now: number): Promise<number>
+  /**
+   * Lifts the block and the failure count of `network` in every process: whether it was blocked,
+   * and the sequence number of the announcement.
+   */
+  unblock(network: string): Promise<{ wasBlocked: boolean; sequence: number }>
   /** The blocks in force at `now`, soonest ending first, at most `limit`. */
   blocks(now: number, limit: number): Promise<GuardBlock[]>
   /** Tells `listener` of every block and unblock, from any process. Returns unsubscribe. */

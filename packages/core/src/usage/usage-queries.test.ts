@@ -155,22 +155,32 @@ describe('usage.top', () => {
   const range = { from: new Date(START), to: new Date(START + HOUR) }
 
   it('ranks keys by requests, rejections or credits, highest first, ties by key id', async () => {
-    const { keyward, one, two, three, unknown } = await ranked()
+    const { keyward, one, two, three } = await ranked()
     const [first, second] = [one, two].sort()
     expect(await keyward.usage.top({ ...range, by: 'requests' })).toEqual([
       { keyId: first, ownerId: 'org_a', requests: 3, rejections: first === one ? 0 : 2, credits: 0 },
       { keyId: second, ownerId: 'org_a', requests: 3, rejections: second === one ? 0 : 2, credits: 0 },
       { keyId: three, ownerId: 'org_b', requests: 2, rejections: 1, credits: 5 },
-      { keyId: unknown, ownerId: null, requests: 1, rejections: 1, credits: 0 },
     ])
     expect((await keyward.usage.top({ ...range, by: 'rejections' })).map((entry) => entry.keyId)).toEqual([
       two,
-      ...[three, unknown].sort(),
+      three,
     ])
     expect(await keyward.usage.top({ ...range, by: 'credits' })).toEqual([
       { keyId: three, ownerId: 'org_b', requests: 2, rejections: 1, credits: 5 },
     ])
     expect((await keyward.usage.top({ ...range, limit: 1 })).map((entry) => entry.keyId)).toEqual([first])
+  })
+
+  it('counts an id with no record for the installation only: no series, no ranking of its own', async () => {
+    const { keyward, unknown } = await ranked()
+    expect((await keyward.usage.get({ keyId: unknown }, range)).totals.requests).toBe(0)
+    expect((await keyward.usage.top({ ...range, limit: 100 })).map((entry) => entry.keyId)).not.toContain(
+      unknown,
+    )
+    expect(
+      (await keyward.usage.get({ installation: true }, range)).totals.counts.NOT_FOUND,
+    ).toBeGreaterThanOrEqual(1)
   })
 
   it("ranks only an owner's keys with ownerId, counting what was attributed to the owner", async () => {
