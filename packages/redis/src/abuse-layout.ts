@@ -5,6 +5,8 @@
  * process's observations; the installation's event history lives in `{ab:all}`. Key names hold
  * public key ids and client networks only.
  */
+
+import { createHash } from 'node:crypto'
 import type { AbuseKind, AbuseWindow } from '@keyward/core/store'
 import { hashSlot } from './cluster-slots.ts'
 
@@ -25,22 +27,31 @@ export function isStorableSubject(subject: unknown): subject is string {
   return typeof subject === 'string' && SUBJECT.test(subject)
 }
 
+/**
+ * A subject as it appears in key names: itself when it is a key id or a network, else (a client
+ * address the application described in its own words) its hash, so braces or spaces never reach
+ * a key name.
+ */
+function nameOf(subject: string): string {
+  return isStorableSubject(subject) ? subject : `#${createHash('sha256').update(subject).digest('base64url')}`
+}
+
 export class AbuseLayout {
   constructor(private readonly prefix: string) {}
 
   /** The hash-tagged scope of a subject. */
   scope(subject: string): string {
-    return `${this.prefix}{ab:${hashSlot(subject) % ABUSE_SHARDS}}`
+    return `${this.prefix}{ab:${hashSlot(nameOf(subject)) % ABUSE_SHARDS}}`
   }
 
   /** String counter of one signal, subject and window (wrong secrets). */
   counter(window: AbuseWindow): string {
-    return `${this.scope(window.subject)}:c:${SIGNAL_CODE[window.signal]}:${window.subject}:${window.windowStart}`
+    return `${this.scope(window.subject)}:c:${SIGNAL_CODE[window.signal]}:${nameOf(window.subject)}:${window.windowStart}`
   }
 
   /** Set of one signal, subject and window (client networks). */
   set(window: AbuseWindow): string {
-    return `${this.scope(window.subject)}:s:${SIGNAL_CODE[window.signal]}:${window.subject}:${window.windowStart}`
+    return `${this.scope(window.subject)}:s:${SIGNAL_CODE[window.signal]}:${nameOf(window.subject)}:${window.windowStart}`
   }
 
   /** Hash minute start → requests of one key. */
@@ -50,7 +61,7 @@ export class AbuseLayout {
 
   /** The claim of one window (`SET NX PX`): whoever sets it emits the signal. */
   claim(window: AbuseWindow): string {
-    return `${this.scope(window.subject)}:claim:${SIGNAL_CODE[window.signal]}:${window.subject}:${window.windowStart}`
+    return `${this.scope(window.subject)}:claim:${SIGNAL_CODE[window.signal]}:${nameOf(window.subject)}:${window.windowStart}`
   }
 
   /** List of a key's recent events (JSON, newest first); `null`: the installation's. */

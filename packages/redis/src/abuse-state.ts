@@ -65,7 +65,6 @@ export class RedisAbuse implements AbuseState {
       return call
     }
     tally.counts.forEach((count, index) => {
-      if (!isStorableSubject(count.subject)) return
       const call = callOf(count.subject)
       call.keys.push(this.layout.counter(count))
       call.args.push('c', ttlOf(count.expiresAt, now), count.amount)
@@ -75,7 +74,7 @@ export class RedisAbuse implements AbuseState {
       })
     })
     tally.sets.forEach((set, index) => {
-      if (!isStorableSubject(set.subject) || set.members.length === 0) return
+      if (set.members.length === 0) return
       const call = callOf(set.subject)
       call.keys.push(this.layout.set(set))
       call.args.push('s', ttlOf(set.expiresAt, now), set.members.length, ...set.members)
@@ -119,14 +118,11 @@ export class RedisAbuse implements AbuseState {
 
   async claim(windows: readonly AbuseWindow[], now: number): Promise<boolean[]> {
     const won = windows.map(() => false)
-    const claims = windows
-      .map((window, index) => ({ window, index }))
-      .filter(({ window }) => isStorableSubject(window.subject))
-      .map(({ window, index }) => ({
-        key: this.layout.claim(window),
-        ttl: ttlOf(window.expiresAt, now),
-        index,
-      }))
+    const claims = windows.map((window, index) => ({
+      key: this.layout.claim(window),
+      ttl: ttlOf(window.expiresAt, now),
+      index,
+    }))
     await this.inPipelines(
       'abuse claim',
       claims,

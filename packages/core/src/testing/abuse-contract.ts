@@ -141,6 +141,15 @@ export function describeAbuseContract(getStore: () => KeyStore): void {
     ).toEqual([false, true, true])
   })
 
+  it('abuse: takes any subject text — a client address as the application described it', async () => {
+    const subject = `proxy {${uniqueId()}} 10.0.0.1, 10.0.0.2`
+    const counts = [{ ...window('failed-burst', subject), amount: 2 }]
+    expect((await state().tally({ now: BASE, counts, sets: [], rates: [] })).counts).toEqual([2])
+    expect((await state().tally({ now: BASE, counts, sets: [], rates: [] })).counts).toEqual([4])
+    expect(await state().claim([window('failed-burst', subject)], BASE)).toEqual([true])
+    expect(await state().claim([window('failed-burst', subject)], BASE)).toEqual([false])
+  })
+
   it('abuse: starts over once a window’s state has expired', async () => {
     const subject = uniqueId()
     const short = window('wrong-secret', subject, BASE, 50)
