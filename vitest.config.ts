@@ -8,9 +8,13 @@ import { defineConfig } from 'vitest/config'
 const SOURCE_CONDITION = '@keyward/source'
 const nodeOptions = process.env.NODE_OPTIONS ?? ''
 
+// Dependencies resolve as Node resolves them: without the bundlers' `module` condition, which
+// points @opentelemetry/api at an ESM build Node cannot load (extensionless imports).
+const serverConditions = defaultServerConditions.filter((condition) => condition !== 'module')
+
 export default defineConfig({
   resolve: { conditions: [SOURCE_CONDITION, ...defaultClientConditions] },
-  ssr: { resolve: { conditions: [SOURCE_CONDITION, ...defaultServerConditions] } },
+  ssr: { resolve: { conditions: [SOURCE_CONDITION, ...serverConditions] } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts', 'examples/**/*.test.ts'],
     testTimeout: 20_000,

@@ -10,6 +10,8 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { createKeyward, parseKey } from '@keyward/core'
 import { createAuthenticator, type HttpRequestView } from '@keyward/core/adapter'
+import { instrument } from '@keyward/core/opentelemetry'
+import { prometheusMetrics } from '@keyward/core/prometheus'
 // The allowlist itself is internal to verify; timed alone too, to see past the pairs' noise.
 import { NetworkAllowlist, parseCidr } from '../packages/core/src/networks.ts'
 
@@ -226,6 +228,89 @@ for (const [index, pair] of pairs.entries()) {
 console.log(
   `\n\`keyward.recordVerification\` alone (what verify adds per outcome): ${reportNs.toFixed(0)} ns per call`,
 )
+
+// Metrics and abuse signals, in the same paired rounds. `verify` stays the bare pipeline unless a
+// metrics integration wraps it (`keyward.wrapVerify`); OpenTelemetry without a registered SDK
+// attaches nothing. Abuse monitoring is on by default: its cost is the pair against `abuse: false`,
+// with a client address so the network grouping runs too.
+const scoped = { scopes: 'invoices:read' } as const
+const fromAddress = { scopes: 'invoices:read', clientAddress: '203.0.113.7' } as const
+async function withKey(options: Parameters<typeof createKeyward>[0]) {
+  const keyward = createKeyward({ prefix: 'acme', secret, ...options })
+  const created = await keyward.keys.create({ ownerId: 'org_1', scopes: ['orders:read', 'invoices:*'] })
+  return { keyward, key: created.key }
+}
+const bare = await withKey({})
+const unabused = await withKey({ abuse: false })
+const prometheus = await withKey({})
+const metrics = prometheusMetrics(prometheus.keyward)
+const otelNoSdk = await withKey({})
+const unwrapped = otelNoSdk.keyward.verify
+const instrumentation = instrument(otelNoSdk.keyward)
+if (instrumentation.metrics || instrumentation.traces) {
+  throw new Error('bench setup: an OpenTelemetry SDK is registered')
+}
+const verifyOf = (side: { keyward: typeof plain; key: string }, options: object): Case => ({
+  name: '',
+  async: true,
+  run: () => side.keyward.verify(side.key, options),
+})
+const metricPairs: { name: string; measured: Case; base: Case; sides: [string, string] }[] = [
+  {
+    name: 'abuse signals on (default) vs `abuse: false`, with a client address',
+    measured: verifyOf(bare, fromAddress),
+    base: verifyOf(unabused, fromAddress),
+    sides: ['abuse on', 'abuse: false'],
+  },
+  {
+    name: 'Prometheus attached vs no metrics',
+    measured: verifyOf(prometheus, scoped),
+    base: verifyOf(bare, scoped),
+    sides: ['prometheusMetrics', 'none'],
+  },
+  {
+    name: 'OpenTelemetry `instrument()` without an SDK vs no metrics',
+    measured: verifyOf(otelNoSdk, scoped),
+    base: verifyOf(bare, scoped),
+    sides: ['instrument()', 'none'],
+  },
+]
+const metricSamples = metricPairs.map(() => ({
+  measured: [] as number[],
+  base: [] as number[],
+  ratios: [] as number[],
+}))
+for (const pair of metricPairs) {
+  for (const side of [pair.measured, pair.base]) await cpuPerOp(side, ROUND_MS / 4) // warm-up
+}
+for (let round = 0; round < PAIR_ROUNDS; round++) {
+  for (const [index, pair] of metricPairs.entries()) {
+    const sample = metricSamples[index]!
+    const measuredFirst = round % 2 === 0
+    const first = await cpuPerOp(measuredFirst ? pair.measured : pair.base, ROUND_MS / 4)
+    const second = await cpuPerOp(measuredFirst ? pair.base : pair.measured, ROUND_MS / 4)
+    const [measured, base] = measuredFirst ? [first, second] : [second, first]
+    sample.measured.push(measured)
+    sample.base.push(base)
+    sample.ratios.push(measured / base)
+  }
+}
+console.log(
+  `\nMetrics and abuse signals: CPU µs per verify (valid key + scope check), ${PAIR_ROUNDS} alternating rounds × ${ROUND_MS / 4} ms per side; cost = median of the per-round ratios\n`,
+)
+console.log('| pair | measured CPU µs/op | baseline CPU µs/op | costs |')
+console.log('|---|---:|---:|---:|')
+for (const [index, pair] of metricPairs.entries()) {
+  const { measured, base, ratios } = metricSamples[index]!
+  console.log(
+    `| ${pair.name} (${pair.sides[0]} / ${pair.sides[1]}) | ${median(measured).toFixed(2)} | ${median(base).toFixed(2)} | ${((median(ratios) - 1) * 100).toFixed(1)} % |`,
+  )
+}
+console.log(
+  `\n\`verify\` after \`instrument()\` without an SDK: ${otelNoSdk.keyward.verify === unwrapped && !otelNoSdk.keyward.events.has('verification') ? 'the bare pipeline itself (no wrapper, no listener)' : 'WRAPPED'}`,
+)
+metrics.close()
+await Promise.all([bare, unabused, prometheus, otelNoSdk].map((side) => side.keyward.close()))
 
 // The guard and the allowlist, priced like usage recording: alternating pairs, CPU µs per op; here
 // the table reports the median of the per-round differences, in µs per request.

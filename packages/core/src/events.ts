@@ -3,6 +3,7 @@
  * hash; lifecycle events carry the public record. Listeners run synchronously: keep them cheap,
  * and a throwing listener is isolated so it can never fail a request.
  */
+import type { AbuseEvent } from './abuse/abuse-model.ts'
 import type { KeyRecord, OwnerRecord } from './types.ts'
 import type { VerifyCode } from './verify-codes.ts'
 
@@ -101,6 +102,11 @@ export interface KeywardEvents {
   'owner.deleted': OwnerLifecycleEvent
   'usage.dropped': UsageDroppedEvent
   'usage.flush': UsageFlushEvent
+  /**
+   * An abuse signal fired (`kind`: `wrong-secret`, `many-networks`, `spike`, `failed-burst`): once
+   * per key (or address) per window, in one process of those sharing the store.
+   */
+  abuse: AbuseEvent
   /**
    * A listener threw, or a background task failed (`event` names it, e.g. `purge`): reported here
    * instead of reaching a request or becoming an unhandled rejection.

@@ -1,5 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest'
 import type {
+  AbuseEvent,
+  AbuseKind,
   GuardBlock,
   GuardBlockedEvent,
   KeyRecord,
@@ -81,5 +83,20 @@ describe('public types', () => {
     // @ts-expect-error: no such granularity
     await keyward.usage.get({ ownerId: 'o' }, { from, granularity: 'week' }).catch(() => {})
     keyward.events.on('usage.dropped', (event) => expectTypeOf(event.verifications).toEqualTypeOf<number>())
+  })
+
+  it('types abuse events as a union on kind, and the history as those events', async () => {
+    const keyward = createKeyward({ abuse: { spike: { factor: 5 }, failedBurst: false } })
+    keyward.events.on('abuse', (event) => {
+      expectTypeOf(event).toEqualTypeOf<AbuseEvent>()
+      expectTypeOf(event.kind).toEqualTypeOf<AbuseKind>()
+      if (event.kind === 'failed-burst') expectTypeOf(event.network).toEqualTypeOf<string>()
+      else expectTypeOf(event.keyId).toEqualTypeOf<string>()
+      if (event.kind === 'spike') expectTypeOf(event.baseline).toEqualTypeOf<number>()
+    })
+    expectTypeOf(await keyward.abuse.recent({ keyId: 'k', limit: 5 })).toEqualTypeOf<AbuseEvent[]>()
+    expectTypeOf<KeyRecord['disabledReason']>().toEqualTypeOf<string | null>()
+    // @ts-expect-error: quarantine is for signals about a key
+    createKeyward({ abuse: { failedBurst: { quarantine: true } } })
   })
 })

@@ -1,5 +1,24 @@
 // @keyward/core — what applications call. Framework adapters import `@keyward/core/adapter`, store
 // implementations `@keyward/core/store`, test suites `@keyward/core/testing`.
+
+export type { AbuseStats, KeywardAbuse } from './abuse/abuse-api.ts'
+export {
+  ABUSE_KINDS,
+  type AbuseEvent,
+  type AbuseKind,
+  type FailedBurstAbuseEvent,
+  type ManyNetworksAbuseEvent,
+  type SpikeAbuseEvent,
+  type WrongSecretAbuseEvent,
+} from './abuse/abuse-model.ts'
+export type {
+  AbuseHistoryOptions,
+  AbuseOptions,
+  FailedBurstOptions,
+  ManyNetworksOptions,
+  SpikeOptions,
+  WrongSecretOptions,
+} from './abuse/abuse-options.ts'
 export {
   ConfigError,
   DuplicateIdError,
@@ -32,7 +51,12 @@ export {
   parseKey,
   type RandomSource,
 } from './key-format.ts'
-export { createKeyward, type Keyward } from './keyward/create-keyward.ts'
+export {
+  createKeyward,
+  type Keyward,
+  type VerifyFunction,
+  type VerifyWrapper,
+} from './keyward/create-keyward.ts'
 export type { AuditOptions } from './keyward/key-input.ts'
 export type {
   CreatedKey,

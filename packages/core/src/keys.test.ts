@@ -45,6 +45,7 @@ describe('keys.create', () => {
       expiresAt: new Date(START + 86_400_000),
       revokedAt: null,
       disabled: false,
+      disabledReason: null,
       rateLimit: [{ name: '10-per-60s', points: 10, duration: 60, blockDuration: 0, syncMs: null }],
       credits: { remaining: 100, refill: { amount: 100, interval: 3_600_000 }, refilledAt: new Date(START) },
       meta: { plan: 'pro', nested: { a: [1, 2] } },

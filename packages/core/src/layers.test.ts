@@ -21,11 +21,11 @@ const LAYERS: readonly (readonly string[])[] = [
     'networks.ts',
     'linked-map.ts',
   ],
-  ['types.ts', 'credits.ts', 'policies.ts', 'records.ts', 'usage/usage-model.ts'],
+  ['types.ts', 'credits.ts', 'policies.ts', 'records.ts', 'usage/usage-model.ts', 'abuse/abuse-model.ts'],
   ['store/'],
-  ['events.ts', 'keyward/', 'usage/', 'guard/'],
-  ['http/'],
-  ['index.ts', 'adapter.ts', 'store.ts', 'testing.ts', 'testing/'],
+  ['events.ts', 'keyward/', 'usage/', 'guard/', 'abuse/'],
+  ['http/', 'metrics/'],
+  ['index.ts', 'adapter.ts', 'store.ts', 'testing.ts', 'testing/', 'prometheus.ts', 'opentelemetry.ts'],
 ]
 
 function layerOf(module: string): number {

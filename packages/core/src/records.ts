@@ -17,6 +17,7 @@ export function toKeyRecord(stored: StoredKey, lastUsedAt: number | null = null)
     expiresAt: stored.expiresAt === null ? null : new Date(stored.expiresAt),
     revokedAt: stored.revokedAt === null ? null : new Date(stored.revokedAt),
     disabled: stored.disabled,
+    disabledReason: stored.disabled ? (stored.disabledReason ?? null) : null,
     rateLimit: stored.rateLimit === null ? null : stored.rateLimit.map((policy) => ({ ...policy })),
     credits: creditsView(stored.credits),
     meta: structuredClone(stored.meta),

@@ -1,8 +1,20 @@
 // @keyward/core/store — what a `KeyStore` implementation needs beyond the root entry: the record
-// types it keeps, the credit arithmetic its atomic spend must reproduce, and the usage batches it
-// adds up (docs/architecture.md).
+// types it keeps, the credit arithmetic its atomic spend must reproduce, the usage batches it adds
+// up, and the abuse-signal state it shares (docs/architecture.md).
+export { ABUSE_KINDS, type AbuseEvent, type AbuseKind } from './abuse/abuse-model.ts'
 export { type CreditSpend, refillCredits, spendFrom } from './credits.ts'
 export { LinkedMap } from './linked-map.ts'
+export type {
+  AbuseCountIncrement,
+  AbuseHistoryLimits,
+  AbuseHistoryQuery,
+  AbuseRateIncrement,
+  AbuseSetIncrement,
+  AbuseState,
+  AbuseTally,
+  AbuseTallyResult,
+  AbuseWindow,
+} from './store/abuse-interface.ts'
 export {
   budgetOf,
   InProcessLimits,
@@ -23,6 +35,7 @@ export type {
   SharedGuardListener,
   SharedGuardState,
 } from './store/interface.ts'
+export { MemoryAbuse } from './store/memory-abuse.ts'
 export type {
   StoredUsage,
   UsageBatch,

@@ -70,6 +70,8 @@ export interface StoredKey {
   expiresAt: number | null
   revokedAt: number | null
   disabled: boolean
+  /** Why it was disabled (the `reason` of the update that disabled it); absent or `null` otherwise. */
+  disabledReason?: string | null
   rateLimit: ResolvedPolicy[] | null
   credits: StoredCredits | null
   meta: Record<string, unknown>
@@ -121,6 +123,11 @@ export interface KeyRecord {
   expiresAt: Date | null
   revokedAt: Date | null
   disabled: boolean
+  /**
+   * Why the key is disabled: the `reason` given to the `update` that disabled it (abuse quarantine
+   * writes one); `null` when it is enabled or none was given. Cleared when the key is re-enabled.
+   */
+  disabledReason: string | null
   rateLimit: ResolvedPolicy[] | null
   credits: { remaining: number; refill: CreditRefill | null; refilledAt: Date } | null
   meta: Record<string, unknown>

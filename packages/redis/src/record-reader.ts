@@ -51,6 +51,9 @@ export class RecordReader {
   private readonly cache: RecordCache<Cached>
   private readonly pending = new Map<string, Promise<Cached | null>>()
   private readonly pendingCredits = new Map<string, Promise<Cached>>()
+  /** Lookups answered without Redis, and lookups that read Redis (for `RedisStore.cacheStats`). */
+  private hits = 0
+  private misses = 0
   constructor(
     private readonly client: RedisClient,
     private readonly guard: CommandGuard,
@@ -84,8 +87,10 @@ export class RecordReader {
         cached?.record.credits == null ||
         Date.now() - cached.creditsReadAt <= this.options.creditsMaxAgeMs
       ) {
+        this.hits++
         return cached
       }
+      this.misses++
       try {
         return await this.refreshCredits(id, cached)
       } catch (error) {
@@ -93,6 +98,7 @@ export class RecordReader {
         throw error
       }
     }
+    this.misses++
     try {
       return await this.fetch(id)
     } catch (error) {
@@ -120,11 +126,19 @@ export class RecordReader {
       return undefined
     }
     const cached = hit.value
-    if (cached === null) return null
+    if (cached === null) {
+      this.hits++
+      return null
+    }
     if (cached.record.credits !== null && Date.now() - cached.creditsReadAt > this.options.creditsMaxAgeMs) {
       return undefined
     }
+    this.hits++
     return cached.record
+  }
+
+  stats(): { hits: number; misses: number; size: number } {
+    return { hits: this.hits, misses: this.misses, size: this.cache.size }
   }
 
   /** The record with `credits` as its pool holds them now (the record's copy is the initial one). */

@@ -11,6 +11,7 @@
  */
 import { DuplicateIdError, InvalidArgumentError, StoreError } from '@keyward/core'
 import type {
+  AbuseState,
   ChargeRequest,
   ChargeResult,
   KeyChanges,
@@ -27,6 +28,8 @@ import type {
   UsageRangeQuery,
   UsageRankingQuery,
 } from '@keyward/core/store'
+import { AbuseLayout } from './abuse-layout.ts'
+import { RedisAbuse } from './abuse-state.ts'
 import { ChangeFeed } from './change-feed.ts'
 import { RedisCharge } from './charge.ts'
 import { CommandGuard, type RedisClient } from './command-guard.ts'
@@ -93,6 +96,8 @@ export class RedisStore implements KeyStore {
   readonly shared = true
   readonly failMode: FailMode
   readonly usageLog: boolean
+  /** Abuse-signal counters, claims and histories, shared by every process (`abuse-state.ts`). */
+  readonly abuse: AbuseState
   /** The brute-force guard's failure counts and blocks, shared by every process on this Redis. */
   readonly sharedGuard: SharedGuardState
   private readonly client: RedisClient
@@ -173,6 +178,7 @@ export class RedisStore implements KeyStore {
       resolved.gapCheckMs,
     )
     this.usage = new RedisUsage(client, this.guard, new UsageLayout(resolved.keyPrefix), resolved.usageStream)
+    this.abuse = new RedisAbuse(client, this.guard, new AbuseLayout(resolved.keyPrefix))
     this.sharedGuard = new RedisSharedGuard(client, this.guard, this.layout, this.feed)
   }
 
@@ -422,6 +428,14 @@ export class RedisStore implements KeyStore {
   async lastUsed(ids: readonly string[]): Promise<(number | null)[]> {
     this.assertOpen()
     return this.usage.lastUsed(ids)
+  }
+
+  /**
+   * The record cache since the store was made: lookups answered from it (`hits`, an unknown id
+   * remembered as unknown included), lookups that went to Redis (`misses`), entries held (`size`).
+   */
+  cacheStats(): { hits: number; misses: number; size: number } {
+    return this.records.stats()
   }
 
   // ——— change notifications ———

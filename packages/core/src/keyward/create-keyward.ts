@@ -1,11 +1,15 @@
 /**
  * `createKeyward`: validates the options once, then wires the key manager (`keys.*`), the verify
- * pipeline, the brute-force guard and the event emitter around one `KeyStore`.
+ * pipeline, the brute-force guard, usage recording, abuse monitoring and the event emitter around
+ * one `KeyStore`.
  */
+import { createAbuseApi, type KeywardAbuse } from '../abuse/abuse-api.ts'
+import { AbuseMonitor } from '../abuse/abuse-monitor.ts'
 import { KeywardEmitter } from '../events.ts'
 import { type BruteForceGuard, createBruteForceGuard } from '../guard/brute-force-guard.ts'
 import type { Environment } from '../key-format.ts'
 import type { KeyStore } from '../store/interface.ts'
+import { MemoryAbuse } from '../store/memory-abuse.ts'
 import type { VerifiedKey, VerifyOptions, VerifyResult } from '../types.ts'
 import { createLastUsedReader } from '../usage/last-used.ts'
 import { createUsageApi, type KeywardUsage } from '../usage/usage-queries.ts'
@@ -33,8 +37,20 @@ export interface Keyward {
   readonly guard: BruteForceGuard
   /** Usage per key, owner and installation: `get`, `top`, `flush`, `stats`. */
   readonly usage: KeywardUsage
+  /**
+   * Abuse signals: `recent({ keyId, limit })` reads the latest `abuse` events back from the store;
+   * `flush()` and `stats()` for this process's monitoring.
+   */
+  readonly abuse: KeywardAbuse
   /** Checks a presented key; never throws, whatever the input (see `VerifyResult`). */
   verify(token: string | null | undefined, options?: VerifyOptions): Promise<VerifyResult>
+  /**
+   * For metrics and tracing integrations: from now on `verify` runs through `wrapper(next)` (the
+   * latest wrapper outermost). Returns a function that removes it. While no wrapper is attached,
+   * `verify` is the bare pipeline, so an integration that is not used costs nothing. A wrapper must
+   * return `next`'s result and must not throw.
+   */
+  wrapVerify(wrapper: VerifyWrapper): () => void
   /**
    * For a nested middleware: checks further `scopes` of a key this instance verified earlier in the
    * same request and spends `cost` more credits, without verifying again (no lookup, no rate-limit
@@ -52,6 +68,15 @@ export interface Keyward {
   close(): Promise<void>
 }
 
+/** The signature of `keyward.verify`. */
+export type VerifyFunction = (
+  token: string | null | undefined,
+  options?: VerifyOptions,
+) => Promise<VerifyResult>
+
+/** Wraps `verify`, e.g. to time it: `(next) => async (token, options) => { …; return next(token, options) }`. */
+export type VerifyWrapper = (next: VerifyFunction) => VerifyFunction
+
 /**
  * Creates a keyward instance. Throws `ConfigError` for an invalid option.
  *
@@ -66,9 +91,23 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
   const { store, now } = config
   const recorder = config.usage.recording ? new UsageRecorder(store, config.usage, now, events) : null
   const report = createVerificationReporter(events, now, recorder)
-  const verifier = createVerifier(config, report)
   const keys = createKeyManager(config, events, createLastUsedReader(store, recorder))
   const guard = createBruteForceGuard(config.bruteForce, { store, events, now })
+  // A store that is not shared may keep no abuse state of its own: this process is all there is.
+  const abuseState = store.abuse ?? (store.shared ? null : new MemoryAbuse())
+  const monitor =
+    config.abuse.enabled && abuseState !== null
+      ? new AbuseMonitor(config.abuse, abuseState, events, now, async (keyId, reason) => {
+          const record = await store.get(keyId)
+          if (record === null || record.disabled) return
+          await keys.update(keyId, { disabled: true }, { actor: 'keyward:abuse', reason })
+        })
+      : null
+  const verifier = createVerifier(config, report, monitor)
+  // A client address the brute-force guard blocked is the `failed-burst` signal.
+  if (monitor !== null) {
+    events.on('guard.blocked', (block) => monitor.failedBurst(block.network, block.failures, block.until))
+  }
   // Ended keys are deleted once past their retention; every process may run it, it is idempotent.
   const purgeTimer =
     config.keyRetentionMs === null
@@ -78,7 +117,8 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
         }, PURGE_INTERVAL_MS)
   purgeTimer?.unref()
   let closed = false
-  return {
+  const wrappers: VerifyWrapper[] = []
+  const keyward: Keyward = {
     prefix: config.prefix,
     environment: config.environment,
     store: config.store,
@@ -87,7 +127,18 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
     events,
     guard,
     usage: createUsageApi(store, config.usage, now, recorder),
+    abuse: createAbuseApi(abuseState, config.abuse, now, monitor),
     verify: verifier.verify,
+    wrapVerify(wrapper) {
+      wrappers.push(wrapper)
+      rewrap()
+      return () => {
+        const index = wrappers.indexOf(wrapper)
+        if (index === -1) return
+        wrappers.splice(index, 1)
+        rewrap()
+      }
+    },
     extend: verifier.extend,
     recordVerification: report,
     now: config.now,
@@ -96,10 +147,17 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
       closed = true
       clearInterval(purgeTimer)
       guard.close()
-      // Pending usage goes out first, while the store and the `usage.*` listeners are still there.
+      // Pending usage and abuse observations go out first, while the store and the listeners are
+      // still there.
       await recorder?.close()
+      await monitor?.close()
       events.removeAll()
       await config.store.close()
     },
   }
+  /** `verify` as the wrappers make it: the bare pipeline when there are none. */
+  function rewrap(): void {
+    keyward.verify = wrappers.reduce<VerifyFunction>((next, wrap) => wrap(next), verifier.verify)
+  }
+  return keyward
 }

@@ -253,6 +253,8 @@ export function createKeyManager(
         if (typeof patch.disabled !== 'boolean')
           throw new InvalidArgumentError('disabled', 'must be a boolean')
         changes.disabled = patch.disabled
+        // The reason stays on the record while the key is disabled, for whoever re-enables it.
+        changes.disabledReason = patch.disabled ? audit.reason : null
       }
       if (patch.rateLimit !== undefined) changes.rateLimit = checkRateLimit(patch.rateLimit)
       if (patch.credits !== undefined) changes.credits = checkCredits(patch.credits, at)
@@ -311,6 +313,7 @@ export function createKeyManager(
             options.expiresAt === undefined ? old.expiresAt : checkDate('expiresAt', options.expiresAt),
           revokedAt: null,
           disabled: old.disabled,
+          disabledReason: old.disabledReason ?? null,
           rateLimit: old.rateLimit,
           credits: old.credits === null ? null : { ...old.credits },
           meta: old.meta,

@@ -2,6 +2,7 @@
  * The options of `createKeyward`, validated once into the configuration the verify pipeline and
  * the key manager share. Every mistake is a `ConfigError` naming the option.
  */
+import { type AbuseConfig, type AbuseOptions, resolveAbuseOptions } from '../abuse/abuse-options.ts'
 import { ConfigError } from '../errors.ts'
 import {
   type BruteForceOptions,
@@ -58,6 +59,12 @@ export interface KeywardOptions {
    * the request path; `false` turns it off in this process. @default {} (on, with the defaults)
    */
   usage?: UsageOptions | false
+  /**
+   * Abuse signals — `abuse` events of kind `wrong-secret`, `many-networks`, `spike` and
+   * `failed-burst` — with their thresholds, windows and opt-in quarantine; `false` turns them off.
+   * @default {} (on, with the defaults)
+   */
+  abuse?: AbuseOptions | false
 }
 
 /** The validated options, shared by the verify pipeline and the key manager. */
@@ -76,6 +83,7 @@ export interface KeywardConfig {
   /** `null`: the brute-force guard is off. */
   bruteForce: ResolvedBruteForceOptions | null
   usage: UsageConfig
+  abuse: AbuseConfig
 }
 
 export function resolveOptions(options: KeywardOptions): KeywardConfig {
@@ -128,5 +136,6 @@ export function resolveOptions(options: KeywardOptions): KeywardConfig {
           ),
     bruteForce: resolveBruteForceOptions('bruteForce', options.bruteForce),
     usage: resolveUsageOptions(options.usage, store),
+    abuse: resolveAbuseOptions(options.abuse, store),
   }
 }

@@ -6,6 +6,7 @@
  * `verification` event and a usage count). `extend` serves a nested middleware on a request already verified: it checks more scopes
  * and spends more credits without verifying again.
  */
+import type { AbuseObserver } from '../abuse/abuse-monitor.ts'
 import { parseKey } from '../key-format.ts'
 import { NetworkAllowlist, parseCidr } from '../networks.ts'
 import { toVerifiedKey } from '../records.ts'
@@ -105,7 +106,15 @@ function stateCode(record: StoredKey, head: StoredKey, at: number): VerifyCode |
   return null
 }
 
-export function createVerifier(config: KeywardConfig, report: ReportVerification): Verifier {
+/**
+ * The pipeline for one keyward instance. `abuse` hears a known id presented with a wrong secret and
+ * every request of a usable key (docs/architecture.md, "Abuse signals"); it changes no outcome.
+ */
+export function createVerifier(
+  config: KeywardConfig,
+  report: ReportVerification,
+  abuse: AbuseObserver | null = null,
+): Verifier {
   const { prefix, environment, store, hasher, defaultPolicies, now } = config
   const limitsCache = new WeakMap<StoredKey, { owner: StoredOwner | null; limits: readonly LimitRequest[] }>()
   // Built once per stored record (stores return the same object until it changes).
@@ -294,6 +303,8 @@ export function createVerifier(config: KeywardConfig, report: ReportVerification
       return NOT_FOUND_RESULT
     }
     if (!hasher.matches(token, record.hash, record.pepperVersion)) {
+      // Told to abuse monitoring only: the answer and the event stay an unknown id's, usage as it was.
+      abuse?.wrongSecret(record)
       return fail({ valid: false, code: 'NOT_FOUND' }, parsed.id, null)
     }
     if (record.pepperVersion !== hasher.currentVersion) rehash(record, token)
@@ -317,6 +328,7 @@ export function createVerifier(config: KeywardConfig, report: ReportVerification
     if (state !== null) {
       return fail({ valid: false, code: state, key } as VerifyFailure, record.id, head.ownerId)
     }
+    abuse?.used(record, head.ownerId, checked.clientAddress, at)
     if (!allows(head, checked.clientAddress)) {
       return fail({ valid: false, code: 'FORBIDDEN_NETWORK', key }, record.id, head.ownerId)
     }

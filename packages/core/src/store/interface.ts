@@ -11,6 +11,7 @@
  */
 import type { CreditSpend } from '../credits.ts'
 import type { RateLimitState, ResolvedPolicy, StoredKey, StoredOwner } from '../types.ts'
+import type { AbuseState } from './abuse-interface.ts'
 import type {
   StoredUsage,
   UsageBatch,
@@ -42,6 +43,7 @@ export type KeyChanges = Partial<
     | 'expiresAt'
     | 'revokedAt'
     | 'disabled'
+    | 'disabledReason'
     | 'rateLimit'
     | 'credits'
     | 'meta'
@@ -227,6 +229,22 @@ export interface KeyStore {
   rankUsage(query: UsageRankingQuery): Promise<UsageKeyAmounts[]>
   /** When each key was last used, epoch ms, or `null`; in the order of `ids`. */
   lastUsed(ids: readonly string[]): Promise<(number | null)[]>
+
+  // ——— abuse signals (docs/architecture.md, Abuse signals; types in abuse-interface.ts) ———
+
+  /**
+   * Counters, claims and history of abuse signals, added up across every process sharing the
+   * store. Optional: without it, a store that is not `shared` gets an in-process one; a shared
+   * store without it needs `abuse: false`.
+   */
+  readonly abuse?: AbuseState
+
+  /**
+   * Optional: the process-local record cache's counters, for metrics (`RedisStore` has one).
+   * `hits` are lookups answered from the cache (a cached "unknown" included), `misses` lookups
+   * that went to the backend.
+   */
+  cacheStats?(): { hits: number; misses: number; size: number }
 
   /** Releases timers and connections the store opened itself (not a client passed in). */
   close(): Promise<void>

@@ -1,12 +1,13 @@
 /**
  * `MemoryStore`: the embedded default. Everything lives in this process — records in a `Map`, the
  * owner index as insertion-ordered id lists, rate limits in rate-limiter-flexible's
- * `RateLimiterMemory`, usage counters in `MemoryUsage`. Operations are synchronous underneath, so
+ * `RateLimiterMemory`, usage counters in `MemoryUsage`, abuse-signal state in `MemoryAbuse`. Operations are synchronous underneath, so
  * each one is atomic.
  */
 import { spendFrom } from '../credits.ts'
 import { DuplicateIdError } from '../errors.ts'
 import type { StoredKey, StoredOwner } from '../types.ts'
+import type { AbuseState } from './abuse-interface.ts'
 import { InProcessLimits } from './in-process-limits.ts'
 import type {
   ChargeRequest,
@@ -17,6 +18,7 @@ import type {
   ListPage,
   OwnerChanges,
 } from './interface.ts'
+import { MemoryAbuse } from './memory-abuse.ts'
 import { MemoryUsage } from './memory-usage.ts'
 import type {
   StoredUsage,
@@ -29,6 +31,7 @@ import type {
 export class MemoryStore implements KeyStore {
   readonly shared = false
   readonly usageLog: boolean = false
+  readonly abuse: AbuseState = new MemoryAbuse()
   private readonly records = new Map<string, StoredKey>()
   private readonly owners = new Map<string, string[]>()
   private readonly listeners = new Set<(id: string) => void>()

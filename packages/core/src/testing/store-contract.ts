@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DuplicateIdError } from '../errors.ts'
 import type { KeyStore } from '../store/interface.ts'
 import type { StoredKey } from '../types.ts'
+import { describeAbuseContract } from './abuse-contract.ts'
 import { describeCharge } from './charge-contract.ts'
 import { describeDeletion } from './deletion-contract.ts'
 import { describeUsageContract } from './usage-contract.ts'
@@ -186,5 +187,6 @@ export function describeStoreContract(name: string, setup: () => Promise<StoreHa
     })
 
     describeUsageContract(() => store)
+    describeAbuseContract(() => store)
   })
 }
