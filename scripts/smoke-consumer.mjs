@@ -435,7 +435,7 @@ function npmTarballProject(directory, tarballs) {
 }
 
 function pnpmTarballProject(directory, tarballs) {
-  step('pnpm install of all tarballs (with the override the ^0.1.0 ranges need)')
+  step('pnpm install of all tarballs (with the overrides the ^0.1.0 ranges need)')
   const project = join(directory, 'pnpm-tarballs')
   const dependencies = Object.fromEntries([
     ...PACKAGES.map((name) => [`@keyward/${name}`, `file:${tarballs[name]}`]),
@@ -445,8 +445,10 @@ function pnpmTarballProject(directory, tarballs) {
     join(project, 'package.json'),
     `${JSON.stringify({ name: 'keyward-smoke-pnpm', private: true, dependencies }, null, 2)}\n`,
   )
-  // pnpm resolves the adapters' "@keyward/core": "^0.1.0" from the registry unless told otherwise.
-  write(join(project, 'pnpm-workspace.yaml'), `overrides:\n  "@keyward/core": "file:${tarballs.core}"\n`)
+  // pnpm resolves the packages' own "@keyward/…": "^0.1.0" dependencies (core for every adapter,
+  // hono for admin) from the registry unless told otherwise: point each one at its tarball.
+  const overrides = PACKAGES.map((name) => `  "@keyward/${name}": "file:${tarballs[name]}"\n`).join('')
+  write(join(project, 'pnpm-workspace.yaml'), `overrides:\n${overrides}`)
   run('pnpm', ['install', '--no-frozen-lockfile'], { cwd: project })
   importChecks(project, 'pnpm, tarballs')
 }
