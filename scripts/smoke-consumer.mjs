@@ -3,8 +3,8 @@
 // package, lints each tarball (publint, Are the Types Wrong), then in a temp project: `npm install`s
 // all tarballs with the frameworks, imports every entry point in ESM and in CommonJS, type-checks a
 // strict consumer (and the packages' README examples) under `nodenext` and `bundler`, serves an
-// Express app over real HTTP (200, 401, 429), and runs the store contract from
-// `@keyward/core/testing` under vitest. It also checks the other install routes the README names:
+// Express app over real HTTP (200, 401, 429), runs the installed `keyward` binary (secret, scan), and
+// runs the store contract from `@keyward/core/testing` under vitest. It also checks the other install routes the README names:
 // the tarballs with pnpm (with its override), and `npm install` / `pnpm add` of packages/core.
 //
 //   node scripts/smoke-consumer.mjs                     everything (builds first)
@@ -21,17 +21,20 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const PACKAGES = ['core', 'redis', 'express', 'hono', 'koa', 'admin']
+const PACKAGES = ['core', 'redis', 'express', 'hono', 'koa', 'admin', 'cli']
 /** What each entry point must export, at runtime, in ESM and in CommonJS. */
 const EXPECTED_EXPORTS = {
   '@keyward/core': ['createKeyward', 'MemoryStore', 'VerifyCode', 'ConfigError', 'parseKey'],
   '@keyward/core/adapter': ['createAuthenticator', 'toHttpResponse', 'createScopeCheck'],
   '@keyward/core/store': ['spendFrom', 'refillCredits'],
+  '@keyward/core/prometheus': ['prometheusMetrics'],
+  '@keyward/core/opentelemetry': ['instrument'],
   '@keyward/redis': ['RedisStore', 'KeyLayout'],
   '@keyward/express': ['apiKeyAuth', 'requireScopes'],
   '@keyward/hono': ['apiKeyAuth', 'requireScopes'],
   '@keyward/koa': ['apiKeyAuth', 'requireScopes'],
   '@keyward/admin': ['createAdmin', 'AdminScope'],
+  '@keyward/cli': ['run', 'findKeys', 'scanPaths'],
 }
 /** `@keyward/core/testing` is ESM only: vitest, which it drives, refuses to be `require`d. */
 const ESM_ONLY_EXPORTS = { '@keyward/core/testing': ['describeStoreContract', 'makeRecord', 'formatKey'] }
@@ -43,6 +46,8 @@ const CONSUMER_DEPENDENCIES = [
   'koa@^3',
   '@koa/router@^15',
   'ioredis@^5.4.0 || ^6',
+  'prom-client@^15',
+  '@opentelemetry/api@^1.9',
   'vitest@^4',
 ]
 const CONSUMER_DEV_DEPENDENCIES = ['typescript@~5.9', '@types/node@^20', '@types/express@^5', '@types/koa@^3']
@@ -168,10 +173,45 @@ describeStoreContract('MemoryStore, installed from the tarball', async () => {
 })
 `
 
+// The installed \`keyward\` binary: a pepper, and a scan that finds a planted key by its id without
+// ever printing the key.
+const CLI_CHECK = `import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createKeyward } from '@keyward/core'
+
+const keywardBin = join(process.cwd(), 'node_modules', '.bin', 'keyward')
+const cli = (...args) => spawnSync(keywardBin, args, { encoding: 'utf8' })
+const version = cli('--version')
+assert.equal(version.status, 0, version.stderr)
+const secret = cli('secret')
+assert.equal(secret.status, 0, secret.stderr)
+assert.match(secret.stdout.trim(), /^[A-Za-z0-9_-]{43}$/)
+const keyward = createKeyward({ prefix: 'smoke' })
+const { key, record } = await keyward.keys.create({ ownerId: 'org_1' })
+await keyward.close()
+const tree = mkdtempSync(join(tmpdir(), 'keyward-smoke-scan-'))
+try {
+  writeFileSync(join(tree, '.env'), \`API_KEY=\${key}\\n\`)
+  writeFileSync(join(tree, 'clean.txt'), 'nothing to see\\n')
+  const scan = cli('scan', '--prefix', 'smoke', tree)
+  assert.equal(scan.status, 1, 'scan exits 1 when it finds a key')
+  assert.ok(scan.stdout.includes(record.id), 'scan names the key id')
+  assert.ok(!(scan.stdout + scan.stderr).includes(key), 'scan never prints the key')
+  assert.equal(cli('scan', '--prefix', 'smoke', join(tree, 'clean.txt')).status, 0)
+} finally {
+  rmSync(tree, { recursive: true, force: true })
+}
+console.log(\`CLI: keyward \${version.stdout.trim()} prints a pepper, and scan finds a planted key by its id\`)
+`
+
 function writeRuntimeChecks(project) {
   write(join(project, 'checks', 'esm.mjs'), esmImports({ ...EXPECTED_EXPORTS, ...ESM_ONLY_EXPORTS }))
   write(join(project, 'checks', 'cjs.cjs'), CJS_REQUIRES)
   write(join(project, 'checks', 'express-app.mjs'), EXPRESS_APP)
+  write(join(project, 'checks', 'cli.mjs'), CLI_CHECK)
   write(join(project, 'checks', 'store-contract.test.mjs'), CONTRACT_TEST)
 }
 
@@ -181,6 +221,7 @@ function runtimeChecks(project) {
   run('node', ['checks/esm.mjs'], { cwd: project, show: true })
   run('node', ['checks/cjs.cjs'], { cwd: project, show: true })
   run('node', ['checks/express-app.mjs'], { cwd: project, show: true })
+  run('node', ['checks/cli.mjs'], { cwd: project, show: true })
   const contract = run(
     join(project, 'node_modules', '.bin', 'vitest'),
     ['run', '--reporter=dot', 'checks/'],
@@ -309,7 +350,9 @@ function typeChecks(project) {
     .filter((name) => name !== 'koa')
     .flatMap((name) =>
       readdirSync(join(project, 'node_modules', '@keyward', name, 'dist'))
-        .filter((file) => /^(index|adapter|store)\.d\.[cm]ts$|^testing\.d\.mts$/.test(file))
+        .filter((file) =>
+          /^(index|adapter|store|prometheus|opentelemetry)\.d\.[cm]ts$|^testing\.d\.mts$/.test(file),
+        )
         .map((file) => `node_modules/@keyward/${name}/dist/${file}`),
     )
   const configs = {
