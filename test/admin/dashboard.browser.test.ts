@@ -2,7 +2,8 @@
  * The dashboard, tried as a new user would, in real headless Chromium (Debian's, driven by
  * playwright-core): start `pnpm start`'s demo, open the printed dashboard URL, sign in with the
  * printed admin key, create a key, call the demo API with it over HTTP, see the calls in the
- * chart's totals, revoke the key, and see the next call refused with 401. With
+ * chart's totals, revoke the key, and see the next call refused with 401; then wrong secrets for
+ * its id, and the wrong-secret signal on its page. With
  * `KEYWARD_SCREENSHOT=1` the last view is saved as docs/dashboard.png (shown in the README); a
  * plain test run leaves the tree as it found it. Then the same dashboard in self-service mode, inside
  * an application whose own sign-in (a cookie) decides whose keys it shows.
@@ -20,6 +21,7 @@ import { fileURLToPath } from 'node:url'
 import { getRequestListener } from '@hono/node-server'
 import { createAdmin } from '@keyward/admin'
 import { createKeyward } from '@keyward/core'
+import { formatKey, randomBase62 } from '@keyward/core/testing'
 import { apiKeyAuth } from '@keyward/hono'
 import { Hono } from 'hono'
 import { getCookie } from 'hono/cookie'
@@ -168,6 +170,27 @@ describe.skipIf(!haveChromium && !inCi)('the dashboard in headless Chromium', ()
       })
       .toBe('1')
     expect(await total.textContent()).toBe('6')
+
+    // Its abuse signals: none yet; then the key's id presented with ten wrong secrets (the default
+    // wrong-secret threshold) shows up on the page once the demo's monitor has added them up.
+    expect(await page.getByTestId('key-abuse-none').isVisible()).toBe(true)
+    const [prefix, environment, id] = key.split('_') as [string, string, string]
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const wrong = formatKey(prefix, environment as 'live', id, randomBase62(32))
+      expect((await callApi(wrong)).status).toBe(401)
+    }
+    await expect
+      .poll(
+        async () => {
+          await page.getByRole('button', { name: 'Refresh' }).click()
+          return page
+            .locator('[data-testid="key-abuse"] tr[data-kind="wrong-secret"]')
+            .count()
+            .catch(() => 0)
+        },
+        { timeout: 20_000, interval: 500 },
+      )
+      .toBe(1)
     if (process.env.KEYWARD_SCREENSHOT === '1') {
       await page.screenshot({ path: join(root, 'docs/dashboard.png'), fullPage: true })
     }

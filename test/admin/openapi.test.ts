@@ -101,6 +101,7 @@ describe('security in the admin document', () => {
       'POST /keys/{id}/revoke': [{ adminKey: ['keyward:keys:write'] }],
       'POST /keys/{id}/rotate': [{ adminKey: ['keyward:keys:write'] }],
       'GET /keys/{id}/usage': [{ adminKey: ['keyward:usage:read'] }],
+      'GET /keys/{id}/abuse': [{ adminKey: ['keyward:usage:read'] }],
       'GET /owners/{id}': [{ adminKey: ['keyward:owners:read'] }],
       'PUT /owners/{id}': [{ adminKey: ['keyward:owners:write'] }],
       'PATCH /owners/{id}': [{ adminKey: ['keyward:owners:write'] }],

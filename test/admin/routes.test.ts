@@ -5,6 +5,7 @@
  * nobody has. Requests go through the app's `fetch`, as any fetch runtime would send them.
  */
 import type {
+  AbuseEventsJson,
   CreatedKeyJson,
   KeyJson,
   KeyPageJson,
@@ -13,7 +14,8 @@ import type {
   UsageReportJson,
   UsageTopJson,
 } from '@keyward/admin'
-import type { KeyLifecycleEvent } from '@keyward/core'
+import { type KeyLifecycleEvent, parseKey } from '@keyward/core'
+import { formatKey, randomBase62 } from '@keyward/core/testing'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { eachStore } from '../security/stores.ts'
 import { type Answer, expectInvalid, expectProblem, type Harness, harness, UNKNOWN_ID } from './support.ts'
@@ -43,6 +45,7 @@ const ROUTES: RouteCase[] = [
   { method: 'GET', path: ({ key }) => `/keys/${key}/usage`, scope: 'keyward:usage:read' },
   { method: 'GET', path: ({ owner }) => `/owners/${owner}/usage`, scope: 'keyward:usage:read' },
   { method: 'GET', path: () => '/usage/top', scope: 'keyward:usage:read' },
+  { method: 'GET', path: ({ key }) => `/keys/${key}/abuse`, scope: 'keyward:usage:read' },
 ]
 
 eachStore((store) => {
@@ -547,6 +550,57 @@ eachStore((store) => {
     })
   })
 
+  describe('abuse', () => {
+    it("GET /keys/{id}/abuse lists the key's abuse signals, newest first; none for a quiet key", async () => {
+      const { key, id } = await newKey()
+      const quiet = await call<AbuseEventsJson>('GET', `/keys/${id}/abuse`)
+      expect(quiet.status, quiet.text).toBe(200)
+      expect(quiet.body).toEqual({ items: [] })
+      // The key's public id with wrong secrets, as many times as the default threshold (10 an hour).
+      const parsed = parseKey(key)
+      if (parsed === null) throw new Error('the key does not parse')
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const wrong = formatKey(parsed.prefix, parsed.environment, id, randomBase62(32))
+        expect((await h.keyward.verify(wrong)).valid).toBe(false)
+      }
+      await h.keyward.abuse.flush()
+      const answer = await call<AbuseEventsJson>('GET', `/keys/${id}/abuse?limit=5`)
+      expect(answer.status, answer.text).toBe(200)
+      expect(answer.body.items).toEqual([
+        expect.objectContaining({ kind: 'wrong-secret', keyId: id, ownerId: 'org_a', quarantined: false }),
+      ])
+      const [event] = answer.body.items
+      if (event?.kind !== 'wrong-secret') throw new Error('expected a wrong-secret event')
+      expect(event.attempts).toBeGreaterThanOrEqual(10)
+      expect(Date.parse(event.timestamp)).not.toBeNaN()
+      expect(Date.parse(event.windowStart)).toBeLessThanOrEqual(Date.parse(event.timestamp))
+      expect(answer.text).not.toContain(key)
+      // The key itself still works: a wrong secret reports, it does not disable.
+      expect((await h.keyward.verify(key)).valid).toBe(true)
+    })
+
+    it.each([
+      ['limit', 'limit=0'],
+      ['limit', 'limit=101'],
+      ['limit', 'limit=many'],
+    ])('GET /keys/{id}/abuse answers 400 naming `%s` (?%s)', async (field, query) => {
+      const { id } = await newKey()
+      expectInvalid(await call('GET', `/keys/${id}/abuse?${query}`), [['query', field]])
+    })
+
+    it('shows why a key is disabled (disabledReason), and null once it is enabled again', async () => {
+      const { id } = await newKey()
+      await h.keyward.keys.update(id, { disabled: true }, { actor: 'test', reason: 'abuse:many-networks' })
+      const disabled = await call<KeyJson>('GET', `/keys/${id}`)
+      expect(disabled.body).toMatchObject({ disabled: true, disabledReason: 'abuse:many-networks' })
+      await h.keyward.keys.update(id, { disabled: false })
+      expect((await call<KeyJson>('GET', `/keys/${id}`)).body).toMatchObject({
+        disabled: false,
+        disabledReason: null,
+      })
+    })
+  })
+
   describe('admin keys', () => {
     it.each(
       ROUTES.map((route) => [`${route.method} ${route.path({ key: ':id', owner: ':id' })}`, route] as const),
@@ -593,6 +647,7 @@ eachStore((store) => {
       ['POST', `/keys/${UNKNOWN_ID}/rotate`, {}],
       ['DELETE', `/keys/${UNKNOWN_ID}`],
       ['GET', `/keys/${UNKNOWN_ID}/usage`],
+      ['GET', `/keys/${UNKNOWN_ID}/abuse`],
       ['GET', '/keys/not-a-key-id'],
       ['DELETE', `/keys/${'x'.repeat(5000)}`],
     ])('%s %s answers 404 key-not-found', async (method, path, body?: unknown) => {

@@ -255,6 +255,7 @@ eachStore((store) => {
         'POST /keys/{id}/rotate',
         'DELETE /keys/{id}',
         'GET /keys/{id}/usage',
+        'GET /keys/{id}/abuse',
         'GET /owners/{id}',
         'GET /owners/{id}/usage',
         'GET /usage/top',

@@ -14,6 +14,7 @@ import { createErrorHandler, validationHook } from './error-handler.ts'
 import { createKoaMiddleware, createNodeListener, type KoaMiddleware, type NodeListener } from './node.ts'
 import { type AdminOptions, resolveAdminOptions } from './options.ts'
 import { ProblemError, problemResponse } from './problems.ts'
+import { registerAbuseRoutes } from './routes/abuse.ts'
 import { registerKeyRoutes } from './routes/keys.ts'
 import { registerOwnerRoutes } from './routes/owners.ts'
 import { registerUsageRoutes } from './routes/usage.ts'
@@ -72,6 +73,7 @@ export function createAdmin(options: AdminOptions): Admin {
   registerKeyRoutes(app, context)
   registerOwnerRoutes(app, context)
   registerUsageRoutes(app, context)
+  registerAbuseRoutes(app, context)
   if (config.dashboard) registerDashboard(app, config)
   const document = registerDocument(app, config)
 

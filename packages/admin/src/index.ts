@@ -6,6 +6,8 @@ export type { KoaContextLike, KoaMiddleware, NodeListener } from './node.ts'
 export type { AdminOptions, OwnerFromResult } from './options.ts'
 export { ADMIN_PROBLEMS, AdminProblemCode, type FieldProblem } from './problems.ts'
 export type {
+  AbuseEventJson,
+  AbuseEventsJson,
   CreatedKeyJson,
   CreateKeyRequest,
   CreditsJson,

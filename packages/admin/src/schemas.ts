@@ -7,6 +7,8 @@
  */
 import { z } from '@hono/zod-openapi'
 import type {
+  AbuseEventsJson,
+  AbuseParams,
   CreatedKeyJson,
   CreateKeyRequest,
   KeyJson,
@@ -134,6 +136,9 @@ export const Key: z.ZodType<KeyJson> = z
     expiresAt: Timestamp.nullable(),
     revokedAt: Timestamp.nullable(),
     disabled: z.boolean(),
+    disabledReason: z.string().nullable().openapi({
+      description: 'Why the key is disabled (`abuse:<kind>` when quarantined); null when it is not.',
+    }),
     rateLimit: z.array(ResolvedPolicy).nullable(),
     credits: Credits.nullable(),
     meta: z.record(z.string(), z.unknown()),
@@ -247,6 +252,52 @@ export const UsageTopQuery: z.ZodObject<ParamShape<UsageTopParams>> = z.object({
     description:
       'The buckets summed. Default: the coarsest that fits the range exactly, else the finest kept long enough.',
   }),
+})
+
+// ---- abuse ------------------------------------------------------------------------------------
+
+const AbuseBase = {
+  windowStart: Timestamp.openapi({ description: 'Start of the window the signal fired in.' }),
+  windowMs: z.int(),
+  quarantined: z.boolean().openapi({ description: 'True when keyward disabled the key in response.' }),
+  timestamp: Timestamp,
+  keyId: z.string(),
+  ownerId: z.string(),
+}
+
+export const AbuseEvents: z.ZodType<AbuseEventsJson> = z
+  .object({
+    items: z.array(
+      z
+        .discriminatedUnion('kind', [
+          z.object({
+            kind: z.literal('wrong-secret'),
+            ...AbuseBase,
+            attempts: z.int().openapi({ description: 'Wrong secrets in the window, every process.' }),
+            threshold: z.int(),
+          }),
+          z.object({
+            kind: z.literal('many-networks'),
+            ...AbuseBase,
+            networks: z.int().openapi({ description: 'Distinct client networks in the window.' }),
+            threshold: z.int(),
+          }),
+          z.object({
+            kind: z.literal('spike'),
+            ...AbuseBase,
+            minute: Timestamp.openapi({ description: 'The minute that spiked.' }),
+            requests: z.int(),
+            baseline: z.number().openapi({ description: 'Mean requests per minute before it.' }),
+            factor: z.number(),
+          }),
+        ])
+        .openapi('AbuseEvent', { description: 'An abuse signal about the key (docs/monitoring.md).' }),
+    ),
+  })
+  .openapi('AbuseEvents')
+
+export const AbuseQuery: z.ZodObject<ParamShape<AbuseParams>> = z.object({
+  limit: z.coerce.number().int().min(1).max(100).optional().openapi({ description: 'Default: 20.' }),
 })
 
 // ---- requests ---------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ export interface KeyJson {
   expiresAt: string | null
   revokedAt: string | null
   disabled: boolean
+  /** Why the key is disabled (e.g. `abuse:many-networks` for a quarantine); `null` when it is not. */
+  disabledReason: string | null
   rateLimit: PolicyJson[] | null
   credits: CreditsJson | null
   meta: Record<string, unknown>
@@ -80,6 +82,46 @@ export interface UsageReportJson {
 
 export interface UsageTopJson {
   items: { keyId: string; ownerId: string | null; requests: number; rejections: number; credits: number }[]
+}
+
+interface AbuseEventJsonBase {
+  /** Start of the window the signal fired in (a signal fires once per key and window). */
+  windowStart: string
+  windowMs: number
+  /** True when keyward disabled the key in response (`quarantine`). */
+  quarantined: boolean
+  timestamp: string
+}
+
+/** A key's abuse signal (`keyward.abuse.recent`), times as ISO 8601 strings. */
+export type AbuseEventJson =
+  | (AbuseEventJsonBase & {
+      kind: 'wrong-secret'
+      keyId: string
+      ownerId: string
+      attempts: number
+      threshold: number
+    })
+  | (AbuseEventJsonBase & {
+      kind: 'many-networks'
+      keyId: string
+      ownerId: string
+      networks: number
+      threshold: number
+    })
+  | (AbuseEventJsonBase & {
+      kind: 'spike'
+      keyId: string
+      ownerId: string
+      minute: string
+      requests: number
+      baseline: number
+      factor: number
+    })
+
+export interface AbuseEventsJson {
+  /** Newest first. */
+  items: AbuseEventJson[]
 }
 
 /** An RFC 9457 problem, from the admin API or from the middleware that checked the admin key. */
@@ -163,6 +205,10 @@ export interface UsageParams {
   from?: string | undefined
   to?: string | undefined
   granularity?: 'minute' | 'hour' | 'day' | undefined
+}
+
+export interface AbuseParams {
+  limit?: number | undefined
 }
 
 export interface UsageTopParams {

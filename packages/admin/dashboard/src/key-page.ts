@@ -1,8 +1,9 @@
 /**
- * A key's page: its record (status, scopes, credits, limits, last use), its actions, and the
- * usage chart — requests per outcome over the last hour, day or month — refreshed while shown.
+ * A key's page: its record (status, scopes, credits, limits, last use), its actions, the usage
+ * chart — requests per outcome over the last hour, day or month — and its abuse signals, refreshed
+ * while shown.
  */
-import type { KeyJson, UsageReportJson } from '../../src/wire.ts'
+import type { AbuseEventJson, AbuseEventsJson, KeyJson, UsageReportJson } from '../../src/wire.ts'
 import { ApiError, api, mode, path, search } from './api.ts'
 import { type UsageChart, usageChart } from './chart.ts'
 import { h, messageArea, replace, time } from './dom.ts'
@@ -44,6 +45,9 @@ function details(key: KeyJson): HTMLElement {
         : key.ownerId,
     ),
     ...row('Status', statusBadge(key)),
+    ...(key.disabledReason === null
+      ? []
+      : row('Disabled because', h('span', { 'data-testid': 'key-disabled-reason' }, key.disabledReason))),
     ...row('Environment', key.environment),
     ...row('Scopes', key.scopes.join(' ') || '—'),
     ...row('Credits', h('span', { 'data-testid': 'key-credits' }, credits)),
@@ -58,6 +62,45 @@ function details(key: KeyJson): HTMLElement {
   )
 }
 
+/** What an abuse event says, in one line. */
+function abuseSummary(event: AbuseEventJson): string {
+  switch (event.kind) {
+    case 'wrong-secret':
+      return `${event.attempts} wrong secrets (threshold ${event.threshold})`
+    case 'many-networks':
+      return `used from ${event.networks} client networks (threshold ${event.threshold})`
+    case 'spike':
+      return `${event.requests} requests in a minute, ${event.factor} × its baseline of ${event.baseline.toFixed(1)}`
+  }
+}
+
+function abuseTable(events: AbuseEventJson[]): HTMLElement {
+  if (events.length === 0) return h('p', { 'data-testid': 'key-abuse-none' }, 'No abuse signals.')
+  return h(
+    'table',
+    { 'data-testid': 'key-abuse' },
+    h(
+      'thead',
+      {},
+      h('tr', {}, h('th', {}, 'When'), h('th', {}, 'Signal'), h('th', {}, 'What'), h('th', {}, 'Response')),
+    ),
+    h(
+      'tbody',
+      {},
+      ...events.map((event) =>
+        h(
+          'tr',
+          { 'data-kind': event.kind },
+          h('td', {}, time(event.timestamp)),
+          h('td', {}, event.kind),
+          h('td', {}, abuseSummary(event)),
+          h('td', {}, event.quarantined ? 'key quarantined' : 'reported'),
+        ),
+      ),
+    ),
+  )
+}
+
 export function keyPage(id: string): KeyPage {
   const message = messageArea()
   const header = h('div', {})
@@ -69,6 +112,7 @@ export function keyPage(id: string): KeyPage {
   )
   const refresh = h('button', { type: 'button', class: 'secondary' }, 'Refresh')
   const usageMessage = messageArea()
+  const abuseArea = h('div', {})
   let chart: UsageChart | null = null
   let key: KeyJson | null = null
 
@@ -106,6 +150,18 @@ export function keyPage(id: string): KeyPage {
     }
   }
 
+  async function loadAbuse(): Promise<void> {
+    try {
+      const { items } = await api<AbuseEventsJson>('GET', `${path.key(id)}/abuse${search({ limit: '20' })}`)
+      replace(abuseArea, abuseTable(items))
+    } catch (error) {
+      replace(
+        abuseArea,
+        h('p', { class: 'message error' }, error instanceof ApiError ? error.describe() : String(error)),
+      )
+    }
+  }
+
   async function run(action: KeyAction, target: KeyJson): Promise<void> {
     try {
       if (!(await actions[action](target))) return
@@ -120,7 +176,7 @@ export function keyPage(id: string): KeyPage {
     }
   }
 
-  const refreshAll = () => Promise.all([loadKey(), loadUsage()])
+  const refreshAll = () => Promise.all([loadKey(), loadUsage(), loadAbuse()])
   rangeSelect.addEventListener('change', () => void loadUsage())
   refresh.addEventListener('click', () => void refreshAll())
   const timer = setInterval(() => {
@@ -141,6 +197,12 @@ export function keyPage(id: string): KeyPage {
       h('div', { class: 'inline' }, h('label', { for: 'usage-range' }, 'Range'), rangeSelect, refresh),
       usageMessage,
       chartArea,
+    ),
+    h(
+      'section',
+      { 'aria-labelledby': 'abuse-title' },
+      h('h2', { id: 'abuse-title' }, 'Abuse signals'),
+      abuseArea,
     ),
   )
   return {
