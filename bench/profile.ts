@@ -4,7 +4,8 @@
  * prints the functions that cost the most self time, grouped by where they live (keyward, Hono,
  * Node's HTTP, crypto, …) — the table in BENCHMARKS.md, "Where the time goes".
  *
- *   pnpm bench:profile            (VARIANT=keyward|bare|diy, SECONDS=10, TOP=25)
+ *   npx tsx bench/profile.ts     (VARIANT=keyward|bare|diy|redis-strict|redis-local|diy-redis,
+ *                                 REDIS_PORT for the redis ones, SECONDS=10, TOP=25)
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
