@@ -9,7 +9,7 @@
  */
 
 import type { RateLimitState, ResolvedPolicy } from '@keyward/core/store'
-import { limitState } from '@keyward/core/store'
+import { LinkedMap, limitState } from '@keyward/core/store'
 import type { CommandGuard } from './command-guard.ts'
 
 interface Entry {
@@ -37,7 +37,9 @@ export interface LocalTake {
 }
 
 export class LocalFirstLimits {
-  private readonly entries = new Map<string, Entry>()
+  // Least recently used first. A plain Map re-inserted on every take churned its hash table (a
+  // rehash every few requests, which showed in profiles as garbage); LinkedMap moves a pointer.
+  private readonly entries = new LinkedMap<string, Entry>()
   private readonly timers = new Map<number, NodeJS.Timeout>()
   private closed = false
 
@@ -55,14 +57,14 @@ export class LocalFirstLimits {
     const windowMs = policy.duration * 1000
     let entry = this.entries.get(key)
     if (entry === undefined) {
+      // Room first, then the new counter: evicting after inserting could forget the new one itself
+      // (it has nothing pending yet), leaving its points counted on an entry nobody syncs.
+      if (this.entries.size >= this.maxEntries) this.evict(this.maxEntries - 1)
       entry = { key, group, policy, remote: 0, pending: 0, inFlight: 0, resetAt: at + windowMs, usedAt: at }
       this.entries.set(key, entry)
-      if (this.entries.size > this.maxEntries) this.evict()
       this.schedule(policy.syncMs as number)
     } else {
-      // Least recently used first: re-insert.
-      this.entries.delete(key)
-      this.entries.set(key, entry)
+      this.entries.touch(key)
     }
     entry.usedAt = at
     if (at >= entry.resetAt) {
@@ -85,7 +87,7 @@ export class LocalFirstLimits {
 
   /** Sends every pending point now (e.g. before closing). */
   async flush(): Promise<void> {
-    const intervals = new Set([...this.entries.values()].map((entry) => entry.policy.syncMs as number))
+    const intervals = new Set([...this.entries.entries()].map(([, entry]) => entry.policy.syncMs as number))
     await Promise.all([...intervals].map((interval) => this.reconcile(interval)))
   }
 
@@ -106,28 +108,28 @@ export class LocalFirstLimits {
     this.timers.set(intervalMs, timer)
   }
 
-  private evict(): void {
-    for (const [key, entry] of this.entries) {
-      if (this.entries.size <= this.maxEntries) return
-      // Unsent points are dropped only when nothing else can go: memory stays bounded either way.
-      if (entry.pending === 0 && entry.inFlight === 0) this.entries.delete(key)
+  /** Forgets counters, least recently used first, until at most `keep` are left. */
+  private evict(keep: number): void {
+    // Unsent points are dropped only when nothing else can go: memory stays bounded either way.
+    const excess = this.entries.size - keep
+    const drained: string[] = []
+    for (const [key, entry] of this.entries.entries()) {
+      if (drained.length >= excess) break
+      if (entry.pending === 0 && entry.inFlight === 0) drained.push(key)
     }
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next()
-      if (oldest.done) return
-      this.entries.delete(oldest.value)
-    }
+    for (const key of drained) this.entries.delete(key)
+    while (this.entries.size > keep) this.entries.shift()
   }
 
   /** One sync of every counter with this interval: pending points out, totals in. */
   private async reconcile(intervalMs: number): Promise<void> {
     const at = this.now()
     const groups = new Map<string, Entry[]>()
-    for (const entry of this.entries.values()) {
+    const idle: string[] = []
+    for (const [, entry] of this.entries.entries()) {
       if (entry.policy.syncMs !== intervalMs || entry.inFlight > 0) continue
-      const idle = at >= entry.resetAt && at - entry.usedAt > intervalMs
-      if (idle && entry.pending === 0) {
-        this.entries.delete(entry.key)
+      if (at >= entry.resetAt && at - entry.usedAt > intervalMs && entry.pending === 0) {
+        idle.push(entry.key)
         continue
       }
       let group = groups.get(entry.group)
@@ -137,6 +139,7 @@ export class LocalFirstLimits {
       }
       group.push(entry)
     }
+    for (const key of idle) this.entries.delete(key)
     await Promise.all([...groups.values()].map((group) => this.send(group)))
   }
 
