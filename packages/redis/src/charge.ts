@@ -15,6 +15,7 @@ import {
   limitState,
   outcomeOf,
   type RateLimitState,
+  type ResolvedPolicy,
 } from '@keyward/core/store'
 import type { CommandGuard } from './command-guard.ts'
 import type { KeyLayout } from './key-layout.ts'
@@ -37,9 +38,18 @@ interface Known {
 }
 
 const MAX_KNOWN = 100_000
+/** Counter names remembered per policy object (a shared default policy sees every key). */
+const MAX_NAMES_PER_POLICY = 10_000
 
 export class RedisCharge {
   private readonly known = new Map<string, Known>()
+  // Counter names per policy object, then per key chain (key budgets) or owner (owner budgets).
+  // Building the name per request made a new string each time, which every Map lookup on it then
+  // had to flatten and hash; a remembered name carries its hash.
+  private readonly names = new WeakMap<
+    ResolvedPolicy,
+    { key: Map<string, string>; owner: Map<string, string> }
+  >()
   private readonly insurance = new InProcessLimits()
 
   constructor(
@@ -141,11 +151,25 @@ export class RedisCharge {
   }
 
   private counterOf(limit: LimitRequest, request: ChargeRequest): string {
-    return this.layout.counter(
-      request.ownerId,
-      limit.scope === 'key' ? `k:${request.chainId}` : 'o',
-      limit.policy,
-    )
+    let names = this.names.get(limit.policy)
+    if (names === undefined) {
+      names = { key: new Map(), owner: new Map() }
+      this.names.set(limit.policy, names)
+    }
+    // A key chain belongs to one owner, so the chain id alone names a key budget's counter.
+    const byScope = limit.scope === 'key' ? names.key : names.owner
+    const id = limit.scope === 'key' ? request.chainId : request.ownerId
+    let name = byScope.get(id)
+    if (name === undefined) {
+      name = this.layout.counter(
+        request.ownerId,
+        limit.scope === 'key' ? `k:${request.chainId}` : 'o',
+        limit.policy,
+      )
+      if (byScope.size >= MAX_NAMES_PER_POLICY) byScope.clear()
+      byScope.set(id, name)
+    }
+    return name
   }
 
   private remember(key: string, blockedUntil: number, remaining: number, resetAt: number): void {
