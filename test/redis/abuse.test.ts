@@ -14,6 +14,7 @@ import { testClock } from '../support/core-fixtures.ts'
 import type { Cluster, Redis } from '../support/ioredis.ts'
 import {
   codeOf,
+  commandsSentDuring,
   type RedisTarget,
   startTarget,
   subscribed,
@@ -198,22 +199,7 @@ describe('abuse signals on Redis: the request path', () => {
     await target?.dispose()
   })
 
-  /** Commands the client sends while `run` awaits. */
-  async function commandsDuring(run: () => Promise<unknown>): Promise<number> {
-    const counted = client as unknown as { sendCommand: (...args: unknown[]) => unknown }
-    const send = counted.sendCommand.bind(counted)
-    let sent = 0
-    counted.sendCommand = (...args: unknown[]) => {
-      sent++
-      return send(...args)
-    }
-    try {
-      await run()
-    } finally {
-      counted.sendCommand = send
-    }
-    return sent
-  }
+  const commandsDuring = (run: () => Promise<unknown>) => commandsSentDuring(client, run)
 
   it('adds no blocking round trip: observing is in process, the tally runs in the background', async () => {
     // No background version checks, usage flushes or abuse ticks during the count.

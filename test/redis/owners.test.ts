@@ -10,7 +10,14 @@ import { createKeyward, type Keyward } from '@keyward/core'
 import { RedisStore } from '@keyward/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Cluster, Redis } from '../support/ioredis.ts'
-import { type RedisTarget, startTarget, subscribed, TEST_SECRET, until } from '../support/redis-fixtures.ts'
+import {
+  commandsSentDuring,
+  type RedisTarget,
+  startTarget,
+  subscribed,
+  TEST_SECRET,
+  until,
+} from '../support/redis-fixtures.ts'
 
 type Counts = Record<string, number>
 
@@ -139,18 +146,9 @@ describe('Redis round trips per verify', () => {
 
   /** Commands the store's client sends while `run` awaits, per verify. */
   async function commandsPerVerify(keyward: Keyward, key: string, verifies: number): Promise<number> {
-    const counted = client as unknown as { sendCommand: (...args: unknown[]) => unknown }
-    const send = counted.sendCommand.bind(counted)
-    let sent = 0
-    counted.sendCommand = (...args: unknown[]) => {
-      sent++
-      return send(...args)
-    }
-    try {
+    const sent = await commandsSentDuring(client, async () => {
       for (let index = 0; index < verifies; index++) expect((await keyward.verify(key)).valid).toBe(true)
-    } finally {
-      counted.sendCommand = send
-    }
+    })
     return sent / verifies
   }
 

@@ -10,6 +10,7 @@ import { KeyLayout, RedisStore, type RedisStoreOptions } from '@keyward/redis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Cluster, Redis } from '../support/ioredis.ts'
 import {
+  commandsSentDuring,
   type RedisTarget,
   type RedisTargetName,
   startTarget,
@@ -393,23 +394,14 @@ describe.each(targets)('RedisStore on a %s', (targetName) => {
     const keyward = await newKeyward(store, { rateLimit: { points: 3, duration: 60 } })
     const { key } = await keyward.keys.create({ ownerId: 'org_block' })
     for (let index = 0; index < 4; index++) await keyward.verify(key)
-    const counted = client as unknown as { sendCommand: (...args: unknown[]) => unknown }
-    const send = counted.sendCommand.bind(counted)
-    let sent = 0
-    counted.sendCommand = (...args: unknown[]) => {
-      sent++
-      return send(...args)
-    }
-    try {
+    const sent = await commandsSentDuring(client, async () => {
       const results = await Promise.all(Array.from({ length: 20 }, () => keyward.verify(key)))
       for (const result of results) {
         expect(result).toMatchObject({ valid: false, code: 'RATE_LIMITED' })
         expect('retryAfterMs' in result ? result.retryAfterMs : 0).toBeGreaterThan(50_000)
       }
-      expect(sent).toBe(0)
-    } finally {
-      counted.sendCommand = send
-    }
+    })
+    expect(sent).toBe(0)
   })
 
   it('refunds the other policies of a key when one rejects, in Redis', async () => {

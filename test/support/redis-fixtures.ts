@@ -138,3 +138,26 @@ export async function until(
 }
 
 export const codeOf = (result: VerifyResult): string => (result.valid ? 'VALID' : result.code)
+
+/**
+ * Commands `client` sends while `run` awaits — counted at the client, so each is one round trip
+ * (pipelines aside). The client's own `sendCommand` is wrapped for the duration, then restored.
+ */
+export async function commandsSentDuring(
+  client: Redis | Cluster,
+  run: () => Promise<unknown>,
+): Promise<number> {
+  const counted = client as unknown as { sendCommand: (...args: unknown[]) => unknown }
+  const send = counted.sendCommand.bind(counted)
+  let sent = 0
+  counted.sendCommand = (...args: unknown[]) => {
+    sent++
+    return send(...args)
+  }
+  try {
+    await run()
+  } finally {
+    counted.sendCommand = send
+  }
+  return sent
+}
