@@ -153,9 +153,10 @@ describe.each(['single node', 'cluster'] as const)('abuse signals on Redis, %s',
     )
     await until(() => allEvents().length > 0, 'the failed-burst event', 5000)
     await new Promise((resolve) => setTimeout(resolve, 100))
-    expect(allEvents()).toEqual([
-      expect.objectContaining({ kind: 'failed-burst', network: '198.51.100.77', failures: 3 }),
-    ])
+    expect(allEvents()).toEqual([expect.objectContaining({ kind: 'failed-burst', network: '198.51.100.77' })])
+    // At least the threshold: which process blocks first, and how many of the other's failures its
+    // count had heard by then, depends on how the two interleave (CI once saw 4).
+    expect((allEvents()[0] as { failures: number }).failures).toBeGreaterThanOrEqual(3)
     expect(codeOf(await a.keyward.verify(key))).toBe('VALID')
   })
 
