@@ -33,18 +33,55 @@ export class CommandGuard {
     return this.client.status === 'ready'
   }
 
-  async run<T>(operation: string, command: () => Promise<T>): Promise<T> {
+  run<T>(operation: string, command: () => Promise<T>): Promise<T> {
     const starting = this.firstReady
     if (starting !== null) {
       // A store made right after its client starts connecting: wait for that first connection,
       // rather than failing the first requests of a service. After that, not ready = fail fast.
-      await withTimeout(starting, this.timeoutMs, `${operation} (connecting)`)
-    } else if (!this.isReady()) {
-      throw new StoreError(`keyward: Redis is not reachable (${this.client.status}) for ${operation}`)
+      return withTimeout(starting, this.timeoutMs, `${operation} (connecting)`).then(() =>
+        this.send(operation, command),
+      )
     }
-    return withTimeout(command(), this.timeoutMs, operation).catch((error: unknown) => {
-      if (error instanceof StoreError) throw error
-      throw new StoreError(`keyward: Redis ${operation} failed`, { cause: sanitized(error) })
+    if (!this.isReady()) {
+      return Promise.reject(
+        new StoreError(`keyward: Redis is not reachable (${this.client.status}) for ${operation}`),
+      )
+    }
+    return this.send(operation, command)
+  }
+
+  /**
+   * The command, raced against one timer, in a single promise: this runs once per blocking round
+   * trip, and the `Promise.race` / `finally` / `catch` chain it replaced cost several promises and
+   * microtask turns per request. The late outcome is still observed, so it never becomes an
+   * unhandled rejection.
+   */
+  private send<T>(operation: string, command: () => Promise<T>): Promise<T> {
+    const ms = this.timeoutMs
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new StoreError(`keyward: Redis ${operation} timed out after ${ms} ms`)),
+        ms,
+      )
+      const failed = (error: unknown) => {
+        clearTimeout(timer)
+        reject(
+          error instanceof StoreError
+            ? error
+            : new StoreError(`keyward: Redis ${operation} failed`, { cause: sanitized(error) }),
+        )
+      }
+      let pending: Promise<T>
+      try {
+        pending = command()
+      } catch (error) {
+        failed(error)
+        return
+      }
+      pending.then((value) => {
+        clearTimeout(timer)
+        resolve(value)
+      }, failed)
     })
   }
 }
