@@ -29,6 +29,9 @@ interface RouteCase {
   body?: unknown
 }
 
+/** The key with its last character changed (to one it is not: a random key may end in `x`). */
+const brokenCopy = (key: string): string => `${key.slice(0, -1)}${key.endsWith('x') ? 'y' : 'x'}`
+
 /** Every API route, with the admin scope it needs and a valid request. */
 const ROUTES: RouteCase[] = [
   { method: 'POST', path: () => '/keys', scope: 'keyward:keys:write', body: { ownerId: 'org_a' } },
@@ -613,7 +616,7 @@ eachStore((store) => {
         const missing = await h.call(route.method, path, { body: route.body })
         expect(expectProblem(missing, 401, 'missing-key').code).toBe('MISSING')
         expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="keyward-admin"')
-        const invalid = await h.call(route.method, path, { key: `${root.slice(0, -1)}x`, body: route.body })
+        const invalid = await h.call(route.method, path, { key: brokenCopy(root), body: route.body })
         expectProblem(invalid, 401, 'invalid-key')
         const other = ROUTES.find((candidate) => candidate.scope !== route.scope)?.scope as string
         const wrong = await h.call(route.method, path, { key: await h.adminKey([other]), body: route.body })

@@ -190,7 +190,7 @@ describe('keyward --api-url (a running admin API)', { timeout: 180_000 }, () => 
     )
     expectOneErrorLine(
       await keyward(['keys', 'list', '--owner', 'x'], {
-        env: { ...env, KEYWARD_ADMIN_KEY: `${adminKey.slice(0, -1)}x` },
+        env: { ...env, KEYWARD_ADMIN_KEY: `${adminKey.slice(0, -1)}${adminKey.endsWith('x') ? 'y' : 'x'}` },
       }),
       1,
       /^keyward: admin API 401 .*is KEYWARD_ADMIN_KEY a valid admin key/,
