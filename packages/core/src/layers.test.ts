@@ -20,6 +20,7 @@ const LAYERS: readonly (readonly string[])[] = [
     'scopes.ts',
     'networks.ts',
     'linked-map.ts',
+    'serial-runs.ts',
   ],
   ['types.ts', 'credits.ts', 'policies.ts', 'records.ts', 'usage/usage-model.ts', 'abuse/abuse-model.ts'],
   ['store/'],

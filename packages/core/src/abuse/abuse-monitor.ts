@@ -13,6 +13,7 @@
  * observations per interval and as many remembered windows and baselines (see `stats()`).
  */
 import type { KeywardEmitter } from '../events.ts'
+import { SerialRuns } from '../serial-runs.ts'
 import type { AbuseState, AbuseTallyResult, AbuseWindow } from '../store/abuse-interface.ts'
 import type { StoredKey } from '../types.ts'
 import { type AbuseStats, noEvents } from './abuse-api.ts'
@@ -49,7 +50,7 @@ export class AbuseMonitor implements AbuseObserver {
   private readonly totals = { dropped: 0, flushes: 0, flushErrors: 0 }
   private readonly emitted = noEvents()
   private lastFlushAt: number | null = null
-  private flushing: Promise<void> | null = null
+  private readonly flushes = new SerialRuns()
   private timer: NodeJS.Timeout | null = null
   private closed = false
   /** Whether requests of a matched key matter: `spike` or `many-networks` is on. */
@@ -119,14 +120,7 @@ export class AbuseMonitor implements AbuseObserver {
    * store could not be written. Calls made during a flush run after it.
    */
   flush(): Promise<void> {
-    const run = (this.flushing ?? Promise.resolve()).catch(() => {}).then(() => this.flushOnce())
-    this.flushing = run
-    run
-      .finally(() => {
-        if (this.flushing === run) this.flushing = null
-      })
-      .catch(() => {})
-    return run
+    return this.flushes.run(() => this.flushOnce())
   }
 
   stats(): AbuseStats {
@@ -150,7 +144,7 @@ export class AbuseMonitor implements AbuseObserver {
 
   private start(): void {
     this.timer = setInterval(() => {
-      if (this.flushing === null) this.flush().catch(() => {})
+      if (!this.flushes.busy) this.flush().catch(() => {})
     }, this.config.intervalMs)
     // Monitoring must never keep a process alive.
     this.timer.unref()

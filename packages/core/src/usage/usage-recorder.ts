@@ -14,6 +14,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { KeywardEmitter } from '../events.ts'
+import { SerialRuns } from '../serial-runs.ts'
 import type { KeyStore } from '../store/interface.ts'
 import type { UsageBatch, UsageLogEntry } from '../store/usage-interface.ts'
 import { buildUsageBatch, type MinuteCounter, verificationsOf } from './usage-batch.ts'
@@ -72,7 +73,7 @@ export class UsageRecorder {
   private unreported = { verifications: 0, logEntries: 0 }
   private readonly totals = { droppedVerifications: 0, droppedLogEntries: 0, flushes: 0, flushErrors: 0 }
   private lastFlushAt: number | null = null
-  private flushing: Promise<void> | null = null
+  private readonly flushes = new SerialRuns()
   private healthy = true
   private timer: NodeJS.Timeout | null = null
   private closed = false
@@ -126,14 +127,7 @@ export class UsageRecorder {
    * recorded before it was called.
    */
   flush(): Promise<void> {
-    const run = (this.flushing ?? Promise.resolve()).catch(() => {}).then(() => this.flushOnce())
-    this.flushing = run
-    run
-      .finally(() => {
-        if (this.flushing === run) this.flushing = null
-      })
-      .catch(() => {})
-    return run
+    return this.flushes.run(() => this.flushOnce())
   }
 
   stats(): UsageStats {
@@ -200,20 +194,19 @@ export class UsageRecorder {
 
   /** A full batch is waiting: write it now rather than at the next tick, while the store is healthy. */
   private flushEarlyWhenFull(): void {
-    if (!this.healthy || this.flushing !== null) return
+    if (!this.healthy || this.flushes.busy) return
     if (this.counters + this.log.length - this.logHead < this.config.batchSize) return
-    this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushOnce())
-    const run = this.flushing
-    run
-      .finally(() => {
-        if (this.flushing === run) this.flushing = null
-      })
+    this.flushes
+      .run(
+        () => this.flushOnce(),
+        () => new Promise<void>((resolve) => setImmediate(resolve)),
+      )
       .catch(() => {})
   }
 
   private start(): void {
     this.timer = setInterval(() => {
-      if (this.flushing === null) this.flush().catch(() => {})
+      if (!this.flushes.busy) this.flush().catch(() => {})
     }, this.config.flushIntervalMs)
     // Recording must never keep a process alive; close() flushes what is left.
     this.timer.unref()
