@@ -11,8 +11,8 @@ import { RedisStore } from '@keyward/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hashSlot } from '../../packages/redis/src/cluster-slots.ts'
 import { UsageLayout } from '../../packages/redis/src/usage-layout.ts'
-import { Cluster, type Redis } from '../support/ioredis.ts'
-import { codeOf, TEST_SECRET, until } from '../support/redis-fixtures.ts'
+import { Cluster, Redis } from '../support/ioredis.ts'
+import { codeOf, type RedisTarget, startTarget, TEST_SECRET, until } from '../support/redis-fixtures.ts'
 import {
   type RedisClusterServers,
   type RedisServer,
@@ -26,54 +26,13 @@ const DAY = 24 * HOUR
 const root = new URL('../..', import.meta.url).pathname
 const reconnectFast = (times: number) => Math.min(times * 20, 200)
 
-interface Target {
-  name: 'single node' | 'cluster'
-  nodes: { host: string; port: number }[]
-  connect(): Promise<Redis | Cluster>
-  dispose(): Promise<void>
-}
-
-async function startTarget(name: Target['name']): Promise<Target> {
-  if (name === 'single node') {
-    const server = await startRedisServer()
-    const nodes = [{ host: server.host, port: server.port }]
-    return {
-      name,
-      nodes,
-      async connect() {
-        const { Redis } = await import('ioredis')
-        const client = new Redis({ ...nodes[0]!, retryStrategy: reconnectFast, lazyConnect: true })
-        client.on('error', () => {})
-        await client.connect()
-        return client
-      },
-      dispose: () => server.dispose(),
-    }
-  }
-  const cluster = await startRedisCluster(3)
-  return {
-    name,
-    nodes: cluster.startupNodes,
-    async connect() {
-      const client = new Cluster(cluster.startupNodes, {
-        clusterRetryStrategy: reconnectFast,
-        lazyConnect: true,
-      })
-      client.on('error', () => {})
-      await client.connect()
-      return client
-    },
-    dispose: () => cluster.dispose(),
-  }
-}
-
 /** Runs the usage fixture in a child process and returns what it printed. */
-function runVerifier(target: Target, key: string, wrongKey: string, count: number) {
+function runVerifier(target: RedisTarget, key: string, wrongKey: string, count: number) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/redis/fixtures/usage-loop.ts'], {
     cwd: root,
     env: {
       ...process.env,
-      REDIS_NODES: JSON.stringify(target.nodes),
+      REDIS_NODES: target.addresses,
       REDIS_CLUSTER: target.name === 'cluster' ? '1' : '0',
       KEYWARD_SECRET: TEST_SECRET,
       KEY: key,
@@ -102,7 +61,7 @@ function withOtherSecret(key: string): string {
 const sinceAMinuteAgo = () => ({ from: new Date(Date.now() - 60_000), to: new Date(Date.now() + 60_000) })
 
 describe.each(['single node', 'cluster'] as const)('usage on Redis, %s', (targetName) => {
-  let target: Target
+  let target: RedisTarget
   let client: Redis | Cluster
   let keyward: Keyward
   let store: RedisStore
@@ -289,7 +248,6 @@ describe('usage on Redis when Redis goes away during a flush', () => {
   })
 
   it('writes the counts after recovery, stays within maxPending and reports what it dropped', async () => {
-    const { Redis } = await import('ioredis')
     const client = new Redis({ host: server.host, port: server.port, retryStrategy: reconnectFast })
     client.on('error', () => {})
     const store = new RedisStore({ client, failMode: 'open', commandTimeoutMs: 300 })
