@@ -75,17 +75,7 @@ export class MemoryUsage {
           keys: new Map<string, UsageKeyAmounts>(),
           expiresAt: increment.expiresAt,
         }))
-        for (const amounts of increment.keys) {
-          const total = getOrCreate(bucket.keys, amounts.keyId, () => ({
-            keyId: amounts.keyId,
-            requests: 0,
-            rejections: 0,
-            credits: 0,
-          }))
-          total.requests += amounts.requests
-          total.rejections += amounts.rejections
-          total.credits += amounts.credits
-        }
+        for (const amounts of increment.keys) addAmounts(bucket.keys, amounts)
         bucket.expiresAt = Math.max(bucket.expiresAt, increment.expiresAt)
       }
     }
@@ -114,17 +104,7 @@ export class MemoryUsage {
     for (const start of query.starts) {
       const bucket = stored?.get(bucketKey(query.granularity, start))
       if (bucket === undefined || bucket.expiresAt <= query.now) continue
-      for (const amounts of bucket.keys.values()) {
-        const total = getOrCreate(totals, amounts.keyId, () => ({
-          keyId: amounts.keyId,
-          requests: 0,
-          rejections: 0,
-          credits: 0,
-        }))
-        total.requests += amounts.requests
-        total.rejections += amounts.rejections
-        total.credits += amounts.credits
-      }
+      for (const amounts of bucket.keys.values()) addAmounts(totals, amounts)
     }
     const by = query.by
     return [...totals.values()]
@@ -151,6 +131,19 @@ export class MemoryUsage {
       }
     }
   }
+}
+
+/** Adds one key's amounts to its running total in `totals`. */
+function addAmounts(totals: Map<string, UsageKeyAmounts>, amounts: UsageKeyAmounts): void {
+  const total = getOrCreate(totals, amounts.keyId, () => ({
+    keyId: amounts.keyId,
+    requests: 0,
+    rejections: 0,
+    credits: 0,
+  }))
+  total.requests += amounts.requests
+  total.rejections += amounts.rejections
+  total.credits += amounts.credits
 }
 
 function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
