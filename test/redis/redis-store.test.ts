@@ -327,6 +327,36 @@ describe.each(targets)('RedisStore on a %s', (targetName) => {
     expect((await keyward.keys.get(record.id))?.credits?.remaining).toBe(0)
   })
 
+  it('keeps one cached record per key and owner while their balances move; get shows the balance', async () => {
+    // verify remembers what it builds per record (the key's view, its limits): a record copied on
+    // every spend made it rebuild them on every request of a key or owner with credits.
+    const { store } = await newStore({ keyPrefix: uniquePrefix() })
+    await ready(store)
+    const keyward = await newKeyward(store)
+    await keyward.owners.set('org_live', { credits: { remaining: 20 } })
+    const own = await keyward.keys.create({ ownerId: 'org_live', credits: { remaining: 10 } })
+    const shared = await keyward.keys.create({ ownerId: 'org_live', rateLimit: { points: 100, duration: 60 } })
+    const first = [await keyward.verify(own.key), await keyward.verify(shared.key)]
+    const peeked = [store.peek(own.record.id), store.peek(shared.record.id), store.peekOwner('org_live')]
+    expect(peeked.every((record) => record != null)).toBe(true)
+    const second = [await keyward.verify(own.key), await keyward.verify(shared.key)]
+    expect(second).toMatchObject([
+      { valid: true, credits: { remaining: 8 } },
+      { valid: true, credits: { remaining: 18 } },
+    ])
+    expect(store.peek(own.record.id)).toBe(peeked[0])
+    expect(store.peek(shared.record.id)).toBe(peeked[1])
+    expect(store.peekOwner('org_live')).toBe(peeked[2])
+    // The same view of each key for both requests: nothing rebuilt.
+    for (const [index, result] of second.entries()) {
+      const before = first[index]
+      expect(result.valid && before?.valid && result.key === before.key).toBe(true)
+    }
+    expect((await keyward.keys.get(own.record.id))?.credits?.remaining).toBe(8)
+    expect((await keyward.owners.get('org_live'))?.credits?.remaining).toBe(18)
+    expect((await store.get(own.record.id))?.credits?.remaining).toBe(8)
+  })
+
   it('spends one pool across processes and across a rotation grace period, exactly', async () => {
     const prefix = uniquePrefix()
     const keywardA = await newKeyward((await newStore({ keyPrefix: prefix })).store)

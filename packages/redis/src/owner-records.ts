@@ -10,14 +10,12 @@ import type { OwnerChanges, StoredOwner } from '@keyward/core/store'
 import type { CommandGuard, RedisClient } from './command-guard.ts'
 import type { CreditPools } from './credit-pools.ts'
 import type { KeyLayout } from './key-layout.ts'
+import { LiveCredits } from './live-credits.ts'
 import type { FailMode } from './options.ts'
 import { RecordCache } from './record-cache.ts'
 
-interface CachedOwner {
-  owner: StoredOwner
-  /** When `owner.credits` was last read from the pool, epoch ms. */
-  creditsReadAt: number
-}
+/** A cached owner with its pool's balance (`live-credits.ts`). */
+type CachedOwner = LiveCredits<StoredOwner>
 
 type OwnerScript = (...args: string[]) => Promise<number | null>
 
@@ -60,10 +58,10 @@ export class OwnerRecords {
     if (hit !== undefined && !hit.stale && this.isLive()) {
       const cached = hit.value
       if (
-        cached?.owner.credits == null ||
+        cached?.record.credits == null ||
         Date.now() - cached.creditsReadAt <= this.options.creditsMaxAgeMs
       ) {
-        return cached?.owner ?? null
+        return cached?.current() ?? null
       }
     }
     let inFlight = this.pending.get(digest)
@@ -81,10 +79,10 @@ export class OwnerRecords {
       this.pending.set(digest, inFlight)
     }
     try {
-      return (await inFlight)?.owner ?? null
+      return (await inFlight)?.current() ?? null
     } catch (error) {
       // Fail-open: what this process last knew of the owner stands in while Redis cannot answer.
-      if (this.options.failMode === 'open' && hit !== undefined) return hit.value?.owner ?? null
+      if (this.options.failMode === 'open' && hit !== undefined) return hit.value?.current() ?? null
       throw error
     }
   }
@@ -95,10 +93,10 @@ export class OwnerRecords {
     if (hit === undefined || hit.stale || !this.isLive()) return undefined
     const cached = hit.value
     if (cached === null) return null
-    if (cached.owner.credits !== null && Date.now() - cached.creditsReadAt > this.options.creditsMaxAgeMs) {
+    if (cached.record.credits !== null && Date.now() - cached.creditsReadAt > this.options.creditsMaxAgeMs) {
       return undefined
     }
-    return cached.owner
+    return cached.record
   }
 
   async put(owner: StoredOwner): Promise<void> {
@@ -120,7 +118,7 @@ export class OwnerRecords {
       if (reply === -1) return null
       if (reply === 1) {
         if (changes.credits === null) await this.pools.delete(this.layout.ownerPool(ownerId))
-        return (await this.withLiveCredits(updated)).owner
+        return (await this.withLiveCredits(updated)).current()
       }
     }
     throw new StoreError('keyward: owner kept changing during update; try again')
@@ -142,9 +140,7 @@ export class OwnerRecords {
 
   /** Keeps a cached owner's credits current after a charge in this process. */
   spent(ownerId: string, remaining: number, refilledAt: number): void {
-    this.cache.refresh(this.layout.ownerDigest(ownerId), (cached) =>
-      withCredits(cached, remaining, refilledAt),
-    )
+    this.cache.peekValue(this.layout.ownerDigest(ownerId))?.update(remaining, refilledAt)
   }
 
   /** Another process wrote the owner with this digest. */
@@ -178,20 +174,12 @@ export class OwnerRecords {
   }
 
   private async withLiveCredits(owner: StoredOwner): Promise<CachedOwner> {
-    const cached: CachedOwner = { owner, creditsReadAt: Date.now() }
+    const cached = new LiveCredits(owner)
     if (owner.credits === null) return cached
     const live = await this.pools.read(this.layout.ownerPool(owner.id))
-    return live === null ? cached : withCredits(cached, live.remaining, live.refilledAt)
+    if (live !== null) cached.update(live.remaining, live.refilledAt)
+    return cached
   }
-}
-
-function withCredits(cached: CachedOwner, remaining: number, refilledAt: number): CachedOwner {
-  const credits = cached.owner.credits
-  const creditsReadAt = Date.now()
-  if (credits === null || (credits.remaining === remaining && credits.refilledAt === refilledAt)) {
-    return { ...cached, creditsReadAt }
-  }
-  return { creditsReadAt, owner: { ...cached.owner, credits: { ...credits, remaining, refilledAt } } }
 }
 
 function parseOwner(raw: string): StoredOwner {

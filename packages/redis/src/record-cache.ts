@@ -104,10 +104,9 @@ export class RecordCache<T> {
     if (this.entries.size > this.maxEntries) this.entries.shift()
   }
 
-  /** Replaces a cached value in place (e.g. fresher credits), only if it is cached. */
-  refresh(id: string, update: (value: T) => T): void {
-    const entry = this.entries.get(id)
-    if (entry !== undefined) entry.value = update(entry.value)
+  /** The value cached for `id`, if any, to update in place (e.g. fresher credits); no lookup stats. */
+  peekValue(id: string): T | undefined {
+    return this.entries.get(id)?.value
   }
 
   invalidate(id: string): void {

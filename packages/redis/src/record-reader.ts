@@ -13,16 +13,21 @@ import type { CommandGuard, RedisClient } from './command-guard.ts'
 import type { CreditPools } from './credit-pools.ts'
 import { type Envelope, parseEnvelope } from './envelope.ts'
 import { isStorableId, type KeyLayout } from './key-layout.ts'
+import { LiveCredits } from './live-credits.ts'
 import type { FailMode } from './options.ts'
 import { RecordCache } from './record-cache.ts'
 
-export interface Cached {
-  record: StoredKey
-  pool: string
-  /** When the record was read from Redis (the command was sent), epoch ms. */
-  fetchedAt: number
-  /** When `record.credits` was last read from (or written by) the pool, epoch ms. */
-  creditsReadAt: number
+/** A cached key record with its pool's balance (`live-credits.ts`). */
+export class Cached extends LiveCredits<StoredKey> {
+  constructor(
+    record: StoredKey,
+    /** The id of the key's credit pool (its chain's). */
+    readonly pool: string,
+    /** When the record was read from Redis (the command was sent), epoch ms. */
+    readonly fetchedAt: number,
+  ) {
+    super(record)
+  }
 }
 
 export interface RecordReaderOptions {
@@ -143,15 +148,15 @@ export class RecordReader {
 
   /** The record with `credits` as its pool holds them now (the record's copy is the initial one). */
   async withLiveCredits(envelope: Envelope, fetchedAt: number = Date.now()): Promise<Cached> {
-    const cached: Cached = { record: envelope.r, pool: envelope.p, fetchedAt, creditsReadAt: Date.now() }
+    const cached = new Cached(envelope.r, envelope.p, fetchedAt)
     if (envelope.r.credits === null) return cached
-    const live = await this.pools.read(this.layout.keyPool(envelope.r.ownerId, envelope.p))
-    return live === null ? cached : withCredits(cached, live.remaining, live.refilledAt)
+    await this.readCredits(cached)
+    return cached
   }
 
   /** Keeps a cached record's credits current after a spend made in this process. */
   spent(id: string, remaining: number, refilledAt: number): void {
-    this.cache.refresh(id, (cached) => withCredits(cached, remaining, refilledAt))
+    this.cache.peekValue(id)?.update(remaining, refilledAt)
   }
 
   /** `id` was created: drop a cached "unknown". */
@@ -200,35 +205,24 @@ export class RecordReader {
   private refreshCredits(id: string, cached: Cached): Promise<Cached> {
     let inFlight = this.pendingCredits.get(id)
     if (inFlight === undefined) {
-      inFlight = this.withLiveCredits({ r: cached.record, p: cached.pool }, cached.fetchedAt)
-        .then((fresh) => {
-          this.cache.refresh(id, (current) => (current.record === cached.record ? fresh : current))
-          return fresh
-        })
+      inFlight = this.readCredits(cached)
+        .then(() => cached)
         .finally(() => this.pendingCredits.delete(id))
       this.pendingCredits.set(id, inFlight)
     }
     return inFlight
   }
 
+  /** The balance of `cached`'s pool, read now (the record's own figures stay when the pool is gone). */
+  private async readCredits(cached: Cached): Promise<void> {
+    const live = await this.pools.read(this.layout.keyPool(cached.record.ownerId, cached.pool))
+    if (live === null) cached.creditsReadAt = Date.now()
+    else cached.update(live.remaining, live.refilledAt)
+  }
+
   private async read(id: string): Promise<Cached | null> {
     const sentAt = Date.now()
     const raw = await this.guard.run('get', () => this.client.get(this.layout.record(id)))
     return raw === null ? null : this.withLiveCredits(parseEnvelope(raw), sentAt)
-  }
-}
-
-/** `cached` with its credits as just read from the pool (the same record object when unchanged). */
-function withCredits(cached: Cached, remaining: number, refilledAt: number): Cached {
-  const credits = cached.record.credits
-  const creditsReadAt = Date.now()
-  if (credits === null || (credits.remaining === remaining && credits.refilledAt === refilledAt)) {
-    return { ...cached, creditsReadAt }
-  }
-  return {
-    pool: cached.pool,
-    fetchedAt: cached.fetchedAt,
-    creditsReadAt,
-    record: { ...cached.record, credits: { ...credits, remaining, refilledAt } },
   }
 }

@@ -83,6 +83,8 @@ function requireStorableId(id: string): void {
     throw new InvalidArgumentError('id', `${JSON.stringify(id)} cannot be stored in Redis`)
 }
 
+const CLOSED = 'keyward: this RedisStore is closed'
+
 /**
  * A `KeyStore` on Redis or Redis Cluster, shared by every process that uses the same Redis and
  * `keyPrefix`. Needs a configured `secret` in `createKeyward`.
@@ -158,6 +160,11 @@ export class RedisStore implements KeyStore {
       this.layout,
       this.localFirst,
       resolved.failMode,
+      // Keep this process's view of the credits current for `keys.get` / `owners.get`.
+      (request, remaining, refilledAt) => {
+        if (request.credits?.from === 'key') this.records.spent(request.keyId, remaining, refilledAt)
+        else this.owners.spent(request.ownerId, remaining, refilledAt)
+      },
     )
     this.feed = new ChangeFeed(
       client,
@@ -218,7 +225,7 @@ export class RedisStore implements KeyStore {
   async get(id: string): Promise<StoredKey | null> {
     this.assertOpen()
     const found = await this.records.lookup(id)
-    return found === null ? null : found.record
+    return found === null ? null : found.current()
   }
 
   peek(id: string): StoredKey | null | undefined {
@@ -254,7 +261,7 @@ export class RedisStore implements KeyStore {
     if (ownsPool(result.before) && changes.credits === null)
       await this.pools.delete(this.layout.keyPool(result.after.r.ownerId, result.after.p))
     this.changed(id)
-    return (await this.records.withLiveCredits(result.after)).record
+    return (await this.records.withLiveCredits(result.after)).current()
   }
 
   async listByOwner(ownerId: string, options: ListOptions): Promise<ListPage> {
@@ -284,7 +291,7 @@ export class RedisStore implements KeyStore {
     )
     const envelopes = values.filter((value): value is string => value !== null).map(parseEnvelope)
     const records = await Promise.all(
-      envelopes.map(async (envelope) => (await this.records.withLiveCredits(envelope)).record),
+      envelopes.map(async (envelope) => (await this.records.withLiveCredits(envelope)).current()),
     )
     const lastScore = scores[pageIds.length - 1]
     return { records, cursor: more && lastScore !== undefined ? encodeCursor(lastScore) : null }
@@ -327,7 +334,7 @@ export class RedisStore implements KeyStore {
     if (result === null) return null
     this.records.created(successor.id)
     this.changed(id)
-    return (await this.records.withLiveCredits(result.after)).record
+    return (await this.records.withLiveCredits(result.after)).current()
   }
 
   async delete(id: string): Promise<StoredKey | null> {
@@ -370,16 +377,10 @@ export class RedisStore implements KeyStore {
 
   // ——— what requests spend ———
 
-  async charge(request: ChargeRequest): Promise<ChargeResult> {
-    this.assertOpen()
-    const { refilledAt, ...result } = await this.charger.charge(request)
-    // Keep this process's view of the credits current for `keys.get` / `owners.get`.
-    if (result.credits !== null && refilledAt !== null && request.credits !== null) {
-      if (request.credits.from === 'key')
-        this.records.spent(request.keyId, result.credits.remaining, refilledAt)
-      else this.owners.spent(request.ownerId, result.credits.remaining, refilledAt)
-    }
-    return result
+  charge(request: ChargeRequest): Promise<ChargeResult> {
+    // Not async: the charger's promise is handed on as it is, one promise fewer per request.
+    if (this.closed) return Promise.reject(new StoreError(CLOSED))
+    return this.charger.charge(request)
   }
 
   // ——— owners ———
@@ -465,7 +466,7 @@ export class RedisStore implements KeyStore {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new StoreError('keyward: this RedisStore is closed')
+    if (this.closed) throw new StoreError(CLOSED)
   }
 
   /**
