@@ -43,6 +43,28 @@ describe('createAuthenticator', () => {
     expect(outcome.headers.RateLimit).toMatch(/^"5-per-60s";r=4;t=60$/)
   })
 
+  it.each([
+    ['an ordinary', () => ({})],
+    ['a frozen', () => Object.freeze({})],
+    ['a sealed', () => Object.seal({})],
+  ])('verifies a request once per framework object, %s one included', async (_, makeContext) => {
+    const { keyward, authenticator, verify } = setup()
+    const inner = createAuthenticator(keyward, { scopes: 'b' })
+    const { key } = await keyward.keys.create({ ownerId: 'o', scopes: ['a'] })
+    const context = makeContext()
+    const request = { ...view({ authorization: `Bearer ${key}` }), context }
+    expect((await authenticator.authenticate(request)).ok).toBe(true)
+    // The nested authenticator checks its own scopes on the request already verified.
+    expect(await inner.authenticate(request)).toMatchObject({
+      ok: false,
+      result: { code: 'INSUFFICIENT_SCOPE' },
+    })
+    expect(verify).toHaveBeenCalledTimes(1)
+    // Another request (another object) is verified afresh.
+    expect((await authenticator.authenticate({ ...request, context: makeContext() })).ok).toBe(true)
+    expect(verify).toHaveBeenCalledTimes(2)
+  })
+
   it('passes the configured scopes and cost to verify', async () => {
     const { keyward, authenticator, verify } = setup({ scopes: { anyOf: ['a', 'b'] }, cost: 3 })
     const { key } = await keyward.keys.create({ ownerId: 'o', scopes: ['b'], credits: { remaining: 5 } })

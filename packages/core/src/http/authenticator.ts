@@ -122,7 +122,31 @@ interface AuthenticatedRequest {
   cost: number
 }
 
-const authenticatedRequests = new WeakMap<object, AuthenticatedRequest>()
+/**
+ * Where a request's authentication is kept on its framework object: a symbol property, not a
+ * `WeakMap` — one WeakMap entry per request was a measurable part of the hot path and of the
+ * garbage collector's work (weak tables are swept specially).
+ */
+const AUTHENTICATED: unique symbol = Symbol('keyward.authenticated')
+
+type Marked = { [AUTHENTICATED]?: AuthenticatedRequest }
+
+/** For the rare framework object that cannot take a property (frozen, sealed): a WeakMap. */
+const sealedRequests = new WeakMap<object, AuthenticatedRequest>()
+let anySealed = false
+
+function authenticatedAs(context: object): AuthenticatedRequest | undefined {
+  return (context as Marked)[AUTHENTICATED] ?? (anySealed ? sealedRequests.get(context) : undefined)
+}
+
+function markAuthenticated(context: object, request: AuthenticatedRequest): void {
+  if (Object.isExtensible(context)) {
+    ;(context as Marked)[AUTHENTICATED] = request
+  } else {
+    anySealed = true
+    sealedRequests.set(context, request)
+  }
+}
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
 
 /** `Authorization: Bearer <key>`, the `X-API-Key` header or the `api_key` query parameter. */
@@ -310,7 +334,7 @@ export function createAuthenticator(keyward: Keyward, options: AuthenticatorOpti
     async authenticate(request) {
       const context = request.context
       if (context !== undefined) {
-        const prior = authenticatedRequests.get(context)
+        const prior = authenticatedAs(context)
         if (prior !== undefined && prior.keyward === keyward) return extend(prior)
       }
       const address = request.clientAddress
@@ -341,7 +365,7 @@ export function createAuthenticator(keyward: Keyward, options: AuthenticatorOpti
       if (attempt !== null) (guard as BruteForceGuard).settle(attempt, result.valid ? 'VALID' : result.code)
       if (result.valid) {
         if (context !== undefined) {
-          authenticatedRequests.set(context, { keyward, key: result.key, cost: requestCost })
+          markAuthenticated(context, { keyward, key: result.key, cost: requestCost })
         }
         return { ok: true, key: result.key, result, headers: successHeaders(result) }
       }
