@@ -1,5 +1,6 @@
 /**
- * `pnpm bench`: runs every `bench/*.bench.ts` in turn, each in its own process so one suite's
+ * `pnpm bench`: builds the packages, then runs every `bench/*.bench.ts` in turn against the built
+ * packages (what users install), each in its own process so one suite's
  * garbage and JIT state do not colour the next. Each suite prints its own markdown table; copy
  * them into BENCHMARKS.md with the date and machine. `pnpm bench core` runs only matching suites;
  * `pnpm bench soak` the soak, which plain `pnpm bench` leaves out.
@@ -20,6 +21,13 @@ const suites = readdirSync(here)
   )
   .sort()
 
+// The suites import the packages by name, which resolves to their built `dist/` — what `pnpm pack`
+// ships and users run — so build them first.
+const build = spawnSync('pnpm', ['build'], { encoding: 'utf8' })
+if (build.status !== 0) {
+  console.error(build.stdout, build.stderr)
+  process.exit(1)
+}
 console.log(`# keyward benchmarks — ${new Date().toISOString()}`)
 console.log(`node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'unknown cpu'}\n`)
 let failed = false
