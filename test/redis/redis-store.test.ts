@@ -327,6 +327,20 @@ describe.each(targets)('RedisStore on a %s', (targetName) => {
     expect((await keyward.keys.get(record.id))?.credits?.remaining).toBe(0)
   })
 
+  it('charges on after the server lost its scripts (SCRIPT FLUSH, a restart): sends the text once', async () => {
+    const { store } = await newStore({ keyPrefix: uniquePrefix() })
+    const keyward = await newKeyward(store)
+    const { key } = await keyward.keys.create({
+      ownerId: 'org_flushed',
+      rateLimit: { points: 10, duration: 60 },
+      credits: { remaining: 5 },
+    })
+    expect(await keyward.verify(key)).toMatchObject({ valid: true, credits: { remaining: 4 } })
+    await target.flushScripts()
+    expect(await keyward.verify(key)).toMatchObject({ valid: true, credits: { remaining: 3 } })
+    expect(await keyward.verify(key)).toMatchObject({ valid: true, credits: { remaining: 2 } })
+  })
+
   it('keeps one cached record per key and owner while their balances move; get shows the balance', async () => {
     // verify remembers what it builds per record (the key's view, its limits): a record copied on
     // every spend made it rebuild them on every request of a key or owner with credits.
@@ -335,7 +349,10 @@ describe.each(targets)('RedisStore on a %s', (targetName) => {
     const keyward = await newKeyward(store)
     await keyward.owners.set('org_live', { credits: { remaining: 20 } })
     const own = await keyward.keys.create({ ownerId: 'org_live', credits: { remaining: 10 } })
-    const shared = await keyward.keys.create({ ownerId: 'org_live', rateLimit: { points: 100, duration: 60 } })
+    const shared = await keyward.keys.create({
+      ownerId: 'org_live',
+      rateLimit: { points: 100, duration: 60 },
+    })
     const first = [await keyward.verify(own.key), await keyward.verify(shared.key)]
     const peeked = [store.peek(own.record.id), store.peek(shared.record.id), store.peekOwner('org_live')]
     expect(peeked.every((record) => record != null)).toBe(true)

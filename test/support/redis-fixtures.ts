@@ -29,6 +29,8 @@ export interface RedisTarget {
   allKeys(): Promise<string[]>
   /** The value of any key, as redis-cli would show it, for leak scans. */
   dump(key: string): Promise<string>
+  /** `SCRIPT FLUSH` on every node: the server forgets every Lua script, as after a restart. */
+  flushScripts(): Promise<void>
   dispose(): Promise<void>
 }
 
@@ -106,6 +108,9 @@ function targetFor(
       }
       const command = read[type]
       return command === undefined ? `<${type}>` : await node.cli(...command)
+    },
+    async flushScripts() {
+      for (const node of nodes) await node.cli('script', 'flush')
     },
     dispose,
   }

@@ -22,7 +22,15 @@ import type { KeyLayout } from './key-layout.ts'
 import type { LocalFirstLimits } from './local-first.ts'
 import type { FailMode } from './options.ts'
 
-type ChargeScript = (...args: (string | number)[]) => Promise<[number, number[], SpendReply?]>
+/** The charge script, called with its key count, keys and arguments: by SHA-1, or with its text. */
+export interface ChargeScript {
+  /** `EVALSHA`: the usual call. */
+  bySha(args: (string | number)[]): Promise<ChargeReply>
+  /** `EVAL`: when the server has lost the script (a restart, `SCRIPT FLUSH`); it keeps it again. */
+  withText(args: (string | number)[]): Promise<ChargeReply>
+}
+
+type ChargeReply = [number, number[], SpendReply?]
 type SpendReply = [number, string, string, string] | null
 
 /** Hears a pool's balance after a spend (`remaining`, as of the refill at `refilledAt`). */
@@ -33,6 +41,11 @@ interface Known {
   blockedUntil: number
   remaining: number
   resetAt: number
+}
+
+/** The server does not have the script (restarted, or `SCRIPT FLUSH`): send its text. */
+function isNoScript(error: unknown): boolean {
+  return error instanceof StoreError && /\bNOSCRIPT\b/.test(String(error.cause))
 }
 
 const MAX_KNOWN = 100_000
@@ -117,15 +130,23 @@ export class RedisCharge {
       const policy = (limits[index] as LimitRequest).policy
       args.push(policy.points, policy.duration * 1000, policy.blockDuration * 1000)
     }
-    let reply: [number, number[], SpendReply?]
+    // By SHA-1, and by its text only when the server has lost the script: called directly rather
+    // than through ioredis' `defineCommand`, whose wrapper added a promise, a closure and an
+    // argument copy to every request for that same fallback.
+    let reply: ChargeReply
     try {
-      reply = await this.guard.run('charge', () => this.script(...args))
+      reply = await this.guard.run('charge', () => this.script.bySha(args))
     } catch (error) {
-      if (this.failMode === 'open' && credits === null && error instanceof StoreError) {
-        return this.insure(request, strict, states, taken)
+      try {
+        if (!isNoScript(error)) throw error
+        reply = await this.guard.run('charge', () => this.script.withText(args))
+      } catch (failure) {
+        if (this.failMode === 'open' && credits === null && failure instanceof StoreError) {
+          return this.insure(request, strict, states, taken)
+        }
+        this.refund(taken)
+        throw failure
       }
-      this.refund(taken)
-      throw error
     }
     const limited = reply[0] === 1
     const consumed = reply[1]

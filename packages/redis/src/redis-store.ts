@@ -9,6 +9,7 @@
  * unreachable, `failMode` decides: `closed` fails every call fast with `StoreError` (keyward answers
  * `UNAVAILABLE`), `open` keeps verifying cached keys on in-memory insurance limiters.
  */
+import { createHash } from 'node:crypto'
 import { DuplicateIdError, InvalidArgumentError, StoreError } from '@keyward/core'
 import type {
   AbuseState,
@@ -31,7 +32,7 @@ import type {
 import { AbuseLayout } from './abuse-layout.ts'
 import { RedisAbuse } from './abuse-state.ts'
 import { ChangeFeed } from './change-feed.ts'
-import { RedisCharge } from './charge.ts'
+import { type ChargeScript, RedisCharge } from './charge.ts'
 import { CommandGuard, type RedisClient } from './command-guard.ts'
 import { CreditPools } from './credit-pools.ts'
 import { decodeCursor, type Envelope, encodeCursor, parseEnvelope } from './envelope.ts'
@@ -64,11 +65,18 @@ interface ScriptedClient {
   keywardDelete(...args: string[]): Promise<ScriptReply>
   keywardOwner(...args: string[]): Promise<ScriptReply>
   keywardWritePool(...args: string[]): Promise<ScriptReply>
-  /** Variable key count: the first argument is the number of keys. */
-  keywardCharge(
-    ...args: (string | number)[]
-  ): Promise<[number, number[], [number, string, string, string] | null]>
   keywardSync(...args: (string | number)[]): Promise<number[]>
+}
+
+/** The charge script, sent as `EVALSHA` (its text only when the server lacks it): see `charge.ts`. */
+function chargeScript(client: RedisClient): ChargeScript {
+  const sha = createHash('sha1').update(CHARGE_SCRIPT).digest('hex')
+  // The key count comes first in `args`; ioredis flattens the array into the command.
+  const call = client as unknown as Record<'evalsha' | 'eval', (...args: unknown[]) => Promise<never>>
+  return {
+    bySha: (args) => call.evalsha(sha, args),
+    withText: (args) => call.eval(CHARGE_SCRIPT, args),
+  }
 }
 
 /** What a compare-and-set write answers: 1 written, 0 changed meanwhile, -1 gone, -2 id taken. */
@@ -137,7 +145,6 @@ export class RedisStore implements KeyStore {
     ] as const) {
       client.defineCommand(name, { lua, numberOfKeys })
     }
-    client.defineCommand('keywardCharge', { lua: CHARGE_SCRIPT })
     client.defineCommand('keywardSync', { lua: SYNC_SCRIPT })
     this.scripts = client as unknown as ScriptedClient
     const live = () => this.feed.subscribed
@@ -156,7 +163,7 @@ export class RedisStore implements KeyStore {
     this.localFirst = new LocalFirstLimits(this.guard, (...args) => this.scripts.keywardSync(...args))
     this.charger = new RedisCharge(
       this.guard,
-      (...args) => this.scripts.keywardCharge(...args),
+      chargeScript(client),
       this.layout,
       this.localFirst,
       resolved.failMode,
