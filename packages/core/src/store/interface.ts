@@ -160,7 +160,10 @@ export interface KeyStore {
   get(id: string): Promise<StoredKey | null>
   /**
    * Optional fast path for `get`: the record (or `null`) when the store can answer without I/O,
-   * `undefined` when it cannot (then keyward awaits `get`). Saves a promise per request.
+   * `undefined` when it cannot (then keyward awaits `get`). Saves a promise per request. verify
+   * reads no balance from it (only whether the key has a pool and how it refills), so its
+   * `credits.remaining` may lag `get`'s: return the same object for as long as the record is
+   * unchanged — verify remembers what it builds per record object.
    */
   peek?(id: string): StoredKey | null | undefined
   /** Applies `changes` atomically and returns the new record, or `null` when there is no such id. */
