@@ -7,7 +7,7 @@
  * and spends more credits without verifying again.
  */
 import type { AbuseObserver } from '../abuse/abuse-monitor.ts'
-import { parseKey } from '../key-format.ts'
+import { type ParsedKey, parseKey } from '../key-format.ts'
 import { NetworkAllowlist, parseCidr } from '../networks.ts'
 import { toVerifiedKey } from '../records.ts'
 import {
@@ -51,6 +51,14 @@ interface Checked {
   scopes: ScopeRequirement | undefined
   cost: number | undefined
   clientAddress: string | undefined
+}
+
+/** A step's result: decided now, or once the store answers. */
+type Outcome = VerifyResult | Promise<VerifyResult>
+
+/** `verify` and `extend` always answer with a promise. */
+function promised(outcome: Outcome): Promise<VerifyResult> {
+  return outcome instanceof Promise ? outcome : Promise.resolve(outcome)
 }
 
 const NO_LIMITS: readonly LimitRequest[] = Object.freeze([])
@@ -192,31 +200,46 @@ export function createVerifier(
   /**
    * Rate limits, then credits — the steps that spend something, once everything else passed — in
    * one store call, atomic: a rejected limit gives the other points back and spends no credit.
+   * Not async: with the owner cached (`peekOwner`) the store's promise is the only one made here.
    */
-  async function charge(
+  function charge(
     head: StoredKey,
     key: VerifiedKey,
     limits: readonly LimitRequest[] | null,
     requestedCost: number | undefined,
     at: number,
-  ): Promise<VerifyResult> {
-    let owner = store.peekOwner?.(head.ownerId)
-    if (owner === undefined) {
-      try {
-        owner = await store.getOwner(head.ownerId)
-      } catch {
-        return unavailable(key.id, head.ownerId)
-      }
+  ): Outcome {
+    const owner = store.peekOwner?.(head.ownerId)
+    if (owner !== undefined) return chargeWith(owner, head, key, limits, requestedCost, at)
+    let pending: Promise<StoredOwner | null>
+    try {
+      pending = store.getOwner(head.ownerId)
+    } catch {
+      return unavailable(key.id, head.ownerId)
     }
+    return pending.then(
+      (found) => chargeWith(found, head, key, limits, requestedCost, at),
+      () => unavailable(key.id, head.ownerId),
+    )
+  }
+
+  function chargeWith(
+    owner: StoredOwner | null,
+    head: StoredKey,
+    key: VerifiedKey,
+    limits: readonly LimitRequest[] | null,
+    requestedCost: number | undefined,
+    at: number,
+  ): Outcome {
     const requested = limits ?? limitsOf(head, owner)
     const pool = head.credits !== null ? 'key' : owner?.credits != null ? 'owner' : null
     const cost = pool === null ? 0 : (requestedCost ?? (limits === null ? 1 : 0))
     if (requested.length === 0 && (pool === null || (limits !== null && cost === 0))) {
       return succeed(key, head, undefined, undefined, 0, limits === null)
     }
-    let result: ChargeResult
+    let pending: Promise<ChargeResult>
     try {
-      result = await store.charge({
+      pending = store.charge({
         keyId: head.id,
         chainId: chainIdOf(head),
         ownerId: head.ownerId,
@@ -227,6 +250,24 @@ export function createVerifier(
     } catch {
       return unavailable(key.id, head.ownerId)
     }
+    return pending.then(
+      (result) => charged(result, owner, head, key, requested, pool, cost, limits === null, at),
+      () => unavailable(key.id, head.ownerId),
+    )
+  }
+
+  /** What the store answered for a charge. */
+  function charged(
+    result: ChargeResult,
+    owner: StoredOwner | null,
+    head: StoredKey,
+    key: VerifiedKey,
+    requested: readonly LimitRequest[],
+    pool: 'key' | 'owner' | null,
+    cost: number,
+    reported: boolean,
+    at: number,
+  ): VerifyResult {
     const rateLimit = requested.length === 0 ? undefined : result.states
     if (result.limited) {
       return fail(
@@ -244,7 +285,7 @@ export function createVerifier(
     // The record says there is a pool but the store has none (removed meanwhile, evicted): fail
     // closed — credits are never treated as unlimited by accident.
     const spent = result.credits ?? (pool === null ? null : NO_POOL)
-    if (spent === null) return succeed(key, head, rateLimit, undefined, 0, limits === null)
+    if (spent === null) return succeed(key, head, rateLimit, undefined, 0, reported)
     const credits = { remaining: spent.remaining }
     if (!spent.spent) {
       const failure: QuotaExceededFailure = { valid: false, code: 'QUOTA_EXCEEDED', key, credits }
@@ -256,7 +297,7 @@ export function createVerifier(
       if (rateLimit !== undefined) failure.rateLimit = rateLimit
       return fail(failure, key.id, head.ownerId)
     }
-    return succeed(key, head, rateLimit, credits, cost, limits === null)
+    return succeed(key, head, rateLimit, credits, cost, reported)
   }
 
   function succeed(
@@ -277,7 +318,20 @@ export function createVerifier(
     return success
   }
 
-  async function verify(token: string | null | undefined, options?: VerifyOptions): Promise<VerifyResult> {
+  /**
+   * Not async: a request whose key and owner are cached (`peek`, `peekOwner`) makes no promise
+   * here but the store's charge — each async layer this path used to have cost a promise and
+   * microtask turns per request. Whatever is thrown comes back as a rejected promise.
+   */
+  function verify(token: string | null | undefined, options?: VerifyOptions): Promise<VerifyResult> {
+    try {
+      return promised(start(token, options))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  function start(token: string | null | undefined, options: VerifyOptions | undefined): Outcome {
     const checked = checkOptions(options)
     if ('valid' in checked) return fail(checked, null, null)
     if (token === undefined || token === null || token === '') {
@@ -285,15 +339,22 @@ export function createVerifier(
     }
     const parsed = parseKey(token, prefix)
     if (parsed === null) return fail({ valid: false, code: 'MALFORMED' }, null, null)
-
-    let record = store.peek?.(parsed.id)
-    if (record === undefined) {
-      try {
-        record = await store.get(parsed.id)
-      } catch {
-        return unavailable(parsed.id, null)
-      }
+    const record = store.peek?.(parsed.id)
+    if (record !== undefined) return matched(token, parsed, checked, record)
+    let pending: Promise<StoredKey | null>
+    try {
+      pending = store.get(parsed.id)
+    } catch {
+      return unavailable(parsed.id, null)
     }
+    return pending.then(
+      (found) => matched(token, parsed, checked, found),
+      () => unavailable(parsed.id, null),
+    )
+  }
+
+  /** The presented key against the record found for its id (or none). */
+  function matched(token: string, parsed: ParsedKey, checked: Checked, record: StoredKey | null): Outcome {
     if (record === null) {
       // Hash anyway, so an unknown id and a wrong secret cost the same work.
       hasher.hash(token)
@@ -308,15 +369,20 @@ export function createVerifier(
       return fail({ valid: false, code: 'NOT_FOUND' }, parsed.id, null)
     }
     if (record.pepperVersion !== hasher.currentVersion) rehash(record, token)
+    if (record.rotatedTo === null) return checkHead(parsed, checked, record, record)
+    return chainHead(store, record).then(
+      (head) => checkHead(parsed, checked, record, head),
+      () => unavailable(record.id, record.ownerId),
+    )
+  }
 
-    let head: StoredKey | null = record
-    if (record.rotatedTo !== null) {
-      try {
-        head = await chainHead(store, record)
-      } catch {
-        return unavailable(record.id, record.ownerId)
-      }
-    }
+  /** The state, environment, network and scope checks on the key and its chain's head, then the charge. */
+  function checkHead(
+    parsed: ParsedKey,
+    checked: Checked,
+    record: StoredKey,
+    head: StoredKey | null,
+  ): Outcome {
     const key = viewOf(record, head ?? record)
     const at = now()
     if (head === null) {
@@ -348,7 +414,15 @@ export function createVerifier(
     return charge(head, key, null, checked.cost, at)
   }
 
-  async function extend(key: VerifiedKey, options: ExtendOptions): Promise<VerifyResult> {
+  function extend(key: VerifiedKey, options: ExtendOptions): Promise<VerifyResult> {
+    try {
+      return promised(extendWith(key, options))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  function extendWith(key: VerifiedKey, options: ExtendOptions): Outcome {
     const head = heads.get(key)
     if (head === undefined) return invalid('options')
     const checked = checkOptions(options)
