@@ -93,37 +93,65 @@ function isBase62Run(token: string, start: number, end: number): boolean {
   return true
 }
 
+/** Fixed-width tail of a key: `_<env>_<id12>_<secret32><crc6>` = 1+4+1+12+1+38 chars. */
+const TAIL_LENGTH = 1 + 4 + 1 + ID_LENGTH + 1 + SECRET_LENGTH + CRC_LENGTH
+
+/**
+ * Checks a key's shape and checksum without taking it apart: the length of its prefix when it is a
+ * well-formed key (with `prefix`, when given), else -1. Allocates nothing but the checksummed body
+ * (verify calls this on every request; `parseKey` builds its parts from it). Never throws.
+ */
+export function keyPrefixLength(token: unknown, prefix?: string): number {
+  if (typeof token !== 'string' || token.length > MAX_KEY_LENGTH) return -1
+  const prefixLength = token.length - TAIL_LENGTH
+  if (prefixLength < 2 || prefixLength > 12) return -1
+  if (prefix !== undefined) {
+    if (prefixLength !== prefix.length || !token.startsWith(prefix)) return -1
+  } else if (!PREFIX_PATTERN.test(token.slice(0, prefixLength))) {
+    return -1
+  }
+  if (token.charCodeAt(prefixLength) !== 95 /* _ */) return -1
+  if (!token.startsWith('live', prefixLength + 1) && !token.startsWith('test', prefixLength + 1)) return -1
+  const idStart = prefixLength + 6
+  const secretStart = idStart + ID_LENGTH + 1
+  const crcStart = secretStart + SECRET_LENGTH
+  if (token.charCodeAt(idStart - 1) !== 95 || token.charCodeAt(secretStart - 1) !== 95) return -1
+  if (!isBase62Run(token, idStart, idStart + ID_LENGTH) || !isBase62Run(token, secretStart, token.length)) {
+    return -1
+  }
+  // The checksum's six base-62 digits, compared as the number they spell (a CRC-32 fits in six).
+  let expected = 0
+  for (let i = crcStart; i < token.length; i++)
+    expected = expected * 62 + (BASE62_VALUE[token.charCodeAt(i)] as number)
+  return crc32(token.slice(0, crcStart)) === expected ? prefixLength : -1
+}
+
+/** The environment of a key `keyPrefixLength` accepted. */
+export function environmentAt(token: string, prefixLength: number): Environment {
+  return token.charCodeAt(prefixLength + 1) === 108 /* l */ ? 'live' : 'test'
+}
+
+/** The id of a key `keyPrefixLength` accepted. */
+export function idAt(token: string, prefixLength: number): string {
+  return token.slice(prefixLength + 6, prefixLength + 6 + ID_LENGTH)
+}
+
 /**
  * Parses a key and validates its shape and checksum. Returns `null` for anything that is not a
  * well-formed key (wrong shape, wrong prefix when `prefix` is given, bad checksum). Never throws.
  */
 export function parseKey(token: unknown, prefix?: string): ParsedKey | null {
-  if (typeof token !== 'string' || token.length > MAX_KEY_LENGTH) return null
-  // Fixed-width tail: `_<env>_<id12>_<secret32><crc6>` = 1+4+1+12+1+38 chars.
-  const tail = 1 + 4 + 1 + ID_LENGTH + 1 + SECRET_LENGTH + CRC_LENGTH
-  const prefixLength = token.length - tail
-  if (prefixLength < 2 || prefixLength > 12) return null
-  const keyPrefix = token.slice(0, prefixLength)
-  if (prefix !== undefined ? keyPrefix !== prefix : !PREFIX_PATTERN.test(keyPrefix)) return null
-  if (token.charCodeAt(prefixLength) !== 95 /* _ */) return null
-  const environment = token.slice(prefixLength + 1, prefixLength + 5)
-  if (environment !== 'live' && environment !== 'test') return null
-  const idStart = prefixLength + 6
-  const secretStart = idStart + ID_LENGTH + 1
+  const prefixLength = keyPrefixLength(token, prefix)
+  if (prefixLength === -1) return null
+  const key = token as string
+  const secretStart = prefixLength + 6 + ID_LENGTH + 1
   const crcStart = secretStart + SECRET_LENGTH
-  if (token.charCodeAt(idStart - 1) !== 95 || token.charCodeAt(secretStart - 1) !== 95) return null
-  if (!isBase62Run(token, idStart, idStart + ID_LENGTH) || !isBase62Run(token, secretStart, token.length)) {
-    return null
-  }
-  const body = token.slice(0, crcStart)
-  const crc = token.slice(crcStart)
-  if (checksum(body) !== crc) return null
   return {
-    prefix: keyPrefix,
-    environment,
-    id: token.slice(idStart, idStart + ID_LENGTH),
-    secret: token.slice(secretStart, crcStart),
-    checksum: crc,
+    prefix: key.slice(0, prefixLength),
+    environment: environmentAt(key, prefixLength),
+    id: idAt(key, prefixLength),
+    secret: key.slice(secretStart, crcStart),
+    checksum: key.slice(crcStart),
   }
 }
 
@@ -133,7 +161,7 @@ export function parseKey(token: unknown, prefix?: string): ParsedKey | null {
  * cannot be a key's.
  */
 export function keyIdOf(token: string): string | null {
-  const prefixLength = token.length - (1 + 4 + 1 + ID_LENGTH + 1 + SECRET_LENGTH + CRC_LENGTH)
+  const prefixLength = token.length - TAIL_LENGTH
   if (prefixLength < 2 || prefixLength > 12) return null
   return token.slice(prefixLength + 6, prefixLength + 6 + ID_LENGTH)
 }

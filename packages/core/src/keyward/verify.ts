@@ -7,7 +7,7 @@
  * and spends more credits without verifying again.
  */
 import type { AbuseObserver } from '../abuse/abuse-monitor.ts'
-import { type ParsedKey, parseKey } from '../key-format.ts'
+import { type Environment, environmentAt, idAt, keyPrefixLength } from '../key-format.ts'
 import { NetworkAllowlist, parseCidr } from '../networks.ts'
 import { toVerifiedKey } from '../records.ts'
 import {
@@ -337,48 +337,57 @@ export function createVerifier(
     if (token === undefined || token === null || token === '') {
       return fail({ valid: false, code: 'MISSING' }, null, null)
     }
-    const parsed = parseKey(token, prefix)
-    if (parsed === null) return fail({ valid: false, code: 'MALFORMED' }, null, null)
-    const record = store.peek?.(parsed.id)
-    if (record !== undefined) return matched(token, parsed, checked, record)
+    // Shape and checksum, without taking the key apart: only its id is needed here.
+    const prefixLength = keyPrefixLength(token, prefix)
+    if (prefixLength === -1) return fail({ valid: false, code: 'MALFORMED' }, null, null)
+    const id = idAt(token, prefixLength)
+    const record = store.peek?.(id)
+    if (record !== undefined) return matched(token, prefixLength, id, checked, record)
     let pending: Promise<StoredKey | null>
     try {
-      pending = store.get(parsed.id)
+      pending = store.get(id)
     } catch {
-      return unavailable(parsed.id, null)
+      return unavailable(id, null)
     }
     return pending.then(
-      (found) => matched(token, parsed, checked, found),
-      () => unavailable(parsed.id, null),
+      (found) => matched(token, prefixLength, id, checked, found),
+      () => unavailable(id, null),
     )
   }
 
-  /** The presented key against the record found for its id (or none). */
-  function matched(token: string, parsed: ParsedKey, checked: Checked, record: StoredKey | null): Outcome {
+  /** The presented key (id `id`) against the record found for its id (or none). */
+  function matched(
+    token: string,
+    prefixLength: number,
+    id: string,
+    checked: Checked,
+    record: StoredKey | null,
+  ): Outcome {
     if (record === null) {
       // Hash anyway, so an unknown id and a wrong secret cost the same work.
       hasher.hash(token)
       // The event names the presented id; usage counts it for the installation only, so made-up
       // ids cannot create a usage series each (docs/usage.md, "What is counted").
-      report('NOT_FOUND', parsed.id, null, 0, undefined, false)
+      report('NOT_FOUND', id, null, 0, undefined, false)
       return NOT_FOUND_RESULT
     }
     if (!hasher.matches(token, record.hash, record.pepperVersion)) {
       // Told to abuse monitoring only: the answer and the event stay an unknown id's, usage as it was.
       abuse?.wrongSecret(record)
-      return fail({ valid: false, code: 'NOT_FOUND' }, parsed.id, null)
+      return fail({ valid: false, code: 'NOT_FOUND' }, id, null)
     }
     if (record.pepperVersion !== hasher.currentVersion) rehash(record, token)
-    if (record.rotatedTo === null) return checkHead(parsed, checked, record, record)
+    const presented = environmentAt(token, prefixLength)
+    if (record.rotatedTo === null) return checkHead(presented, checked, record, record)
     return chainHead(store, record).then(
-      (head) => checkHead(parsed, checked, record, head),
+      (head) => checkHead(presented, checked, record, head),
       () => unavailable(record.id, record.ownerId),
     )
   }
 
   /** The state, environment, network and scope checks on the key and its chain's head, then the charge. */
   function checkHead(
-    parsed: ParsedKey,
+    presented: Environment,
     checked: Checked,
     record: StoredKey,
     head: StoredKey | null,
@@ -389,8 +398,7 @@ export function createVerifier(
       // The chain's newest key was deleted: the whole chain is gone with it.
       return fail({ valid: false, code: 'REVOKED', key }, record.id, record.ownerId)
     }
-    const state =
-      stateCode(record, head, at) ?? (parsed.environment !== environment ? 'WRONG_ENVIRONMENT' : null)
+    const state = stateCode(record, head, at) ?? (presented !== environment ? 'WRONG_ENVIRONMENT' : null)
     if (state !== null) {
       return fail({ valid: false, code: state, key } as VerifyFailure, record.id, head.ownerId)
     }
