@@ -200,7 +200,8 @@ export function createVerifier(
   /**
    * Rate limits, then credits — the steps that spend something, once everything else passed — in
    * one store call, atomic: a rejected limit gives the other points back and spends no credit.
-   * Not async: with the owner cached (`peekOwner`) the store's promise is the only one made here.
+   * Not async: with the owner cached (`peekOwner`) the store's promise is the only one made here;
+   * otherwise it runs again once `getOwner` has answered, with the owner it found.
    */
   function charge(
     head: StoredKey,
@@ -208,29 +209,20 @@ export function createVerifier(
     limits: readonly LimitRequest[] | null,
     requestedCost: number | undefined,
     at: number,
+    owner: StoredOwner | null | undefined = store.peekOwner?.(head.ownerId),
   ): Outcome {
-    const owner = store.peekOwner?.(head.ownerId)
-    if (owner !== undefined) return chargeWith(owner, head, key, limits, requestedCost, at)
-    let pending: Promise<StoredOwner | null>
-    try {
-      pending = store.getOwner(head.ownerId)
-    } catch {
-      return unavailable(key.id, head.ownerId)
+    if (owner === undefined) {
+      let found: Promise<StoredOwner | null>
+      try {
+        found = store.getOwner(head.ownerId)
+      } catch {
+        return unavailable(key.id, head.ownerId)
+      }
+      return found.then(
+        (record) => charge(head, key, limits, requestedCost, at, record ?? null),
+        () => unavailable(key.id, head.ownerId),
+      )
     }
-    return pending.then(
-      (found) => chargeWith(found, head, key, limits, requestedCost, at),
-      () => unavailable(key.id, head.ownerId),
-    )
-  }
-
-  function chargeWith(
-    owner: StoredOwner | null,
-    head: StoredKey,
-    key: VerifiedKey,
-    limits: readonly LimitRequest[] | null,
-    requestedCost: number | undefined,
-    at: number,
-  ): Outcome {
     const requested = limits ?? limitsOf(head, owner)
     const pool = head.credits !== null ? 'key' : owner?.credits != null ? 'owner' : null
     const cost = pool === null ? 0 : (requestedCost ?? (limits === null ? 1 : 0))
