@@ -163,7 +163,7 @@ export function parseKey(token: unknown, prefix?: string): ParsedKey | null {
 export function keyIdOf(token: string): string | null {
   const prefixLength = token.length - TAIL_LENGTH
   if (prefixLength < 2 || prefixLength > 12) return null
-  return token.slice(prefixLength + 6, prefixLength + 6 + ID_LENGTH)
+  return idAt(token, prefixLength)
 }
 
 /** True when `token` has the key shape and a valid checksum (and the given prefix, if any). */
