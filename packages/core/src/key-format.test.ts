@@ -11,6 +11,7 @@ import {
   generateKey,
   isWellFormedKey,
   keyPattern,
+  keyPrefixLength,
   MAX_KEY_LENGTH,
   parseKey,
   type RandomSource,
@@ -79,6 +80,33 @@ describe('key shape (docs/architecture.md, Key format)', () => {
       expect(key.slice(-6)).toBe(referenceBase62(crc32(body)))
       expect(checksum(body)).toBe(referenceBase62(referenceCrc32(body)))
     }
+  })
+
+  it('validates the checksum as zlib computes it, and refuses any one character changed', () => {
+    // keyPrefixLength computes the CRC itself (one pass, no zlib call); the keys here are
+    // checksummed by zlib's crc32, so the two must agree on every prefix, id and secret.
+    const base62 = fc.constantFrom(...BASE62_ALPHABET)
+    const part = (length: number) => fc.string({ unit: base62, minLength: length, maxLength: length })
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[a-z0-9]{2,12}$/),
+        fc.constantFrom('live' as const, 'test' as const),
+        part(12),
+        part(32),
+        fc.nat(),
+        fc.constantFrom(...BASE62_ALPHABET),
+        (prefix, environment, id, secret, at, replacement) => {
+          const key = `${prefix}_${environment}_${id}_${secret}${checksum(`${prefix}_${environment}_${id}_${secret}`)}`
+          expect(keyPrefixLength(key, prefix)).toBe(prefix.length)
+          expect(keyPrefixLength(key)).toBe(prefix.length)
+          const index = at % key.length
+          if (key[index] === replacement) return
+          const changed = key.slice(0, index) + replacement + key.slice(index + 1)
+          expect(keyPrefixLength(changed)).toBe(-1)
+        },
+      ),
+      { numRuns: 2000 },
+    )
   })
 
   it('left-pads small checksums with 0 and encodes the largest CRC in 6 digits', () => {

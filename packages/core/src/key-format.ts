@@ -33,6 +33,14 @@ export interface ParsedKey {
 const BASE62_VALUE = new Int8Array(128).fill(-1)
 for (let i = 0; i < BASE62_ALPHABET.length; i++) BASE62_VALUE[BASE62_ALPHABET.charCodeAt(i)] = i
 
+/** CRC-32 (IEEE 802.3, the polynomial and result of zlib's `crc32`), a byte at a time. */
+const CRC_TABLE = new Int32Array(256)
+for (let byte = 0; byte < 256; byte++) {
+  let crc = byte
+  for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1
+  CRC_TABLE[byte] = crc
+}
+
 const defaultRandom: RandomSource = (size) => randomBytes(size)
 
 /**
@@ -85,20 +93,12 @@ export function generateKey(
   return { key, id }
 }
 
-function isBase62Run(token: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const code = token.charCodeAt(i)
-    if (code >= 128 || BASE62_VALUE[code] === -1) return false
-  }
-  return true
-}
-
 /** Fixed-width tail of a key: `_<env>_<id12>_<secret32><crc6>` = 1+4+1+12+1+38 chars. */
 const TAIL_LENGTH = 1 + 4 + 1 + ID_LENGTH + 1 + SECRET_LENGTH + CRC_LENGTH
 
 /**
  * Checks a key's shape and checksum without taking it apart: the length of its prefix when it is a
- * well-formed key (with `prefix`, when given), else -1. Allocates nothing but the checksummed body
+ * well-formed key (with `prefix`, when given), else -1. With `prefix` given it allocates nothing
  * (verify calls this on every request; `parseKey` builds its parts from it). Never throws.
  */
 export function keyPrefixLength(token: unknown, prefix?: string): number {
@@ -116,14 +116,24 @@ export function keyPrefixLength(token: unknown, prefix?: string): number {
   const secretStart = idStart + ID_LENGTH + 1
   const crcStart = secretStart + SECRET_LENGTH
   if (token.charCodeAt(idStart - 1) !== 95 || token.charCodeAt(secretStart - 1) !== 95) return -1
-  if (!isBase62Run(token, idStart, idStart + ID_LENGTH) || !isBase62Run(token, secretStart, token.length)) {
-    return -1
+  // One pass over the checksummed body: the alphabet of the id and the secret, and the CRC-32 of
+  // every character. Every character here is ASCII (the prefix and environment were matched
+  // above), so each is its own UTF-8 byte: no slice and no call into zlib per request.
+  let crc = -1
+  for (let i = 0; i < crcStart; i++) {
+    const code = token.charCodeAt(i)
+    if (i >= idStart && i !== secretStart - 1 && (code >= 128 || BASE62_VALUE[code] === -1)) return -1
+    crc = (CRC_TABLE[(crc ^ code) & 0xff] as number) ^ (crc >>> 8)
   }
   // The checksum's six base-62 digits, compared as the number they spell (a CRC-32 fits in six).
   let expected = 0
-  for (let i = crcStart; i < token.length; i++)
-    expected = expected * 62 + (BASE62_VALUE[token.charCodeAt(i)] as number)
-  return crc32(token.slice(0, crcStart)) === expected ? prefixLength : -1
+  for (let i = crcStart; i < token.length; i++) {
+    const code = token.charCodeAt(i)
+    const digit = code < 128 ? (BASE62_VALUE[code] as number) : -1
+    if (digit === -1) return -1
+    expected = expected * 62 + digit
+  }
+  return (crc ^ -1) >>> 0 === expected ? prefixLength : -1
 }
 
 /** The environment of a key `keyPrefixLength` accepted. */
