@@ -2,7 +2,8 @@
  * Where the server's CPU goes on the HTTP hot path: starts bench/profile-server.ts (one variant,
  * pinned to core 0) under `node --cpu-prof`, loads it with autocannon (pinned to core 1), and
  * prints the functions that cost the most self time, grouped by where they live (keyward, Hono,
- * Node's HTTP, crypto, …) — the table in BENCHMARKS.md, "Where the time goes".
+ * Node's HTTP, crypto, …) — the table in BENCHMARKS.md, "Where the time goes". Like `pnpm bench`
+ * it profiles the built packages (run `pnpm build` first), not the source through tsx.
  *
  *   npx tsx bench/profile.ts     (VARIANT=keyward|bare|diy|redis-strict|redis-local|diy-redis,
  *                                 REDIS_PORT for the redis ones, SECONDS=10, TOP=25)
@@ -30,7 +31,6 @@ const server = spawn(
     process.execPath,
     '--cpu-prof',
     `--cpu-prof-dir=${directory}`,
-    '--conditions=@keyward/source',
     '--import',
     'tsx',
     'bench/profile-server.ts',
