@@ -3,7 +3,8 @@
  * packages (what users install), each in its own process so one suite's
  * garbage and JIT state do not colour the next. Each suite prints its own markdown table; copy
  * them into BENCHMARKS.md with the date and machine. `pnpm bench core` runs only matching suites;
- * `pnpm bench soak` the soak, which plain `pnpm bench` leaves out.
+ * `pnpm bench soak` the soak and `pnpm bench instructions` the callgrind counts, which plain
+ * `pnpm bench` leaves out.
  */
 import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
@@ -13,11 +14,15 @@ import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const filters = process.argv.slice(2)
-// A soak suite runs only when named (`pnpm bench soak`): it takes minutes, and CI never runs it.
+// The soak and the instruction counts run only when named (`pnpm bench soak`, `pnpm bench
+// instructions`): they take minutes (the counts need valgrind), and CI never runs them.
+const onlyWhenNamed = ['soak', 'instructions']
 const suites = readdirSync(here)
   .filter((file) => file.endsWith('.bench.ts'))
   .filter((file) =>
-    filters.length === 0 ? !file.includes('soak') : filters.some((filter) => file.includes(filter)),
+    filters.length === 0
+      ? !onlyWhenNamed.some((name) => file.includes(name))
+      : filters.some((filter) => file.includes(filter)),
   )
   .sort()
 
