@@ -1,11 +1,13 @@
 /**
- * The success headers on `@hono/node-server` (set on Node's `ServerResponse`, merged into the
- * response `@hono/node-server` writes) over real HTTP, with the cases a handler can bring: its own
- * header of the same name, a shared header object, a stream, an error, a nested `apiKeyAuth`.
+ * The success headers on `@hono/node-server`, handed to the response's `writeHead` (so Node keeps
+ * its fast path) rather than set with `setHeader` — over real HTTP, with the cases a handler can
+ * bring: its own header of the same name, a shared header object, a stream, an error, Node's API
+ * directly, another `writeHead` wrapper, a nested `apiKeyAuth`.
  */
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { createKeyward, type Keyward } from '@keyward/core'
 import { Hono } from 'hono'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -37,6 +39,21 @@ async function serve(app: Hono<NodeEnv>): Promise<string> {
 const get = (url: string) => fetch(url, { headers: { authorization: `Bearer ${key}` } })
 
 describe('@keyward/hono on Node: the RateLimit headers of a response', () => {
+  it('sets nothing on the ServerResponse before the response is written, and sends both headers', async () => {
+    let setBeforeWrite: string[] = ['not called']
+    const app = new Hono<NodeEnv>().get('/', apiKeyAuth(keyward), (c) => {
+      setBeforeWrite = c.env.outgoing.getHeaderNames()
+      return c.json({ ok: true })
+    })
+    const response = await get(await serve(app))
+    expect(response.status).toBe(200)
+    expect(setBeforeWrite).toEqual([])
+    expect(response.headers.get('ratelimit-policy')).toBe('"9-per-60s";q=9;w=60')
+    expect(response.headers.get('ratelimit')).toBe('"9-per-60s";r=8;t=60')
+    expect(response.headers.get('content-type')).toBe('application/json')
+    expect(await response.json()).toEqual({ ok: true })
+  })
+
   it('lets a header of the same name the handler sets win, in any case, without sending two', async () => {
     const app = new Hono<NodeEnv>()
       .get('/header', apiKeyAuth(keyward), (c) => {
@@ -91,6 +108,47 @@ describe('@keyward/hono on Node: the RateLimit headers of a response', () => {
     const failed = await get(`${url}/throw`)
     expect(failed.status).toBe(500)
     expect(failed.headers.get('ratelimit')).toBe('"9-per-60s";r=7;t=60')
+  })
+
+  it('leaves another writeHead wrapper in place (setting the headers on the response instead)', async () => {
+    let wrapped = 0
+    const app = new Hono<NodeEnv>()
+    app.use('*', async (c, next) => {
+      const outgoing = c.env.outgoing
+      const writeHead = outgoing.writeHead
+      outgoing.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+        wrapped++
+        return writeHead.apply(this, args)
+      } as ServerResponse['writeHead']
+      await next()
+    })
+    app.get('/', apiKeyAuth(keyward), (c) => c.text('ok'))
+    const response = await get(await serve(app))
+    expect(wrapped).toBe(1)
+    expect(response.headers.get('ratelimit')).toBe('"9-per-60s";r=8;t=60')
+  })
+
+  it('adds them to a status message call and to a bare writeHead through Node directly', async () => {
+    const app = new Hono<NodeEnv>()
+      .get('/message', apiKeyAuth(keyward), (c) => {
+        c.env.outgoing.writeHead(202, 'Taken', { 'X-Direct': 'yes' })
+        c.env.outgoing.end('direct')
+        return RESPONSE_ALREADY_SENT
+      })
+      .get('/bare', apiKeyAuth(keyward), (c) => {
+        c.env.outgoing.writeHead(204)
+        c.env.outgoing.end()
+        return RESPONSE_ALREADY_SENT
+      })
+    const url = await serve(app)
+    const message = await get(`${url}/message`)
+    expect(message.status).toBe(202)
+    expect(message.statusText).toBe('Taken')
+    expect(message.headers.get('x-direct')).toBe('yes')
+    expect(message.headers.get('ratelimit')).toBe('"9-per-60s";r=8;t=60')
+    const bare = await get(`${url}/bare`)
+    expect(bare.status).toBe(204)
+    expect(bare.headers.get('ratelimit')).toBe('"9-per-60s";r=7;t=60')
   })
 
   it('keeps the headers of the outer apiKeyAuth when a nested one of the same keyward runs', async () => {
