@@ -18,13 +18,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
-import { startRedisServer } from '../test/support/redis-server.ts'
 
 // In-memory variants only: under valgrind a Redis round trip outlasts the store's command timeout.
 const VARIANTS = ['hono bare', 'hono hmac', 'hono diy', 'hono keyward', 'koa bare', 'koa diy', 'koa keyward']
 const WARMUP = Number(process.env.INSTRUCTIONS_WARMUP ?? 20_000)
 const REQUESTS = Number(process.env.INSTRUCTIONS_REQUESTS ?? 3_000)
 const ONLY = process.env.INSTRUCTIONS_ONLY?.split(',')
+/** The bare route of a variant's framework: `hono keyward` → `hono bare`. */
+const bareName = (variant: string) => `${variant.split(' ')[0]} bare`
 const server = fileURLToPath(new URL('./http.bench.ts', import.meta.url))
 
 interface Count {
@@ -33,7 +34,7 @@ interface Count {
   perRequest: number
 }
 
-async function count(variant: string, redisPort: number, directory: string): Promise<Count> {
+async function count(variant: string, directory: string): Promise<Count> {
   const child: ChildProcess = spawn(
     'valgrind',
     [
@@ -44,7 +45,7 @@ async function count(variant: string, redisPort: number, directory: string): Pro
       ...process.execArgv,
       server,
       'serve',
-      String(redisPort),
+      '0', // the Redis port: no variant here uses Redis
       variant,
     ],
     { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
@@ -95,37 +96,30 @@ async function main(): Promise<void> {
   )
   // Each chosen variant's framework brings its bare route, which the ratios are taken against.
   const selected = VARIANTS.filter(
-    (variant) =>
-      chosen.includes(variant) || chosen.some((other) => variant === `${other.split(' ')[0]} bare`),
+    (variant) => chosen.includes(variant) || chosen.some((other) => variant === bareName(other)),
   )
-  const redis = await startRedisServer()
   const directory = mkdtempSync(join(tmpdir(), 'keyward-instructions-'))
   try {
     const counts: Count[] = []
     // Two at a time: the counts do not depend on what else runs, only the wall time does.
     for (let i = 0; i < selected.length; i += 2) {
       counts.push(
-        ...(await Promise.all(
-          selected.slice(i, i + 2).map((variant) => count(variant, redis.port, directory)),
-        )),
+        ...(await Promise.all(selected.slice(i, i + 2).map((variant) => count(variant, directory)))),
       )
     }
-    const bareOf = (variant: string) =>
-      counts.find((entry) => entry.variant === `${variant.split(' ')[0]} bare`) as Count
     console.log(
       `callgrind, ${WARMUP} requests of warm-up, then ${REQUESTS} counted (autocannon, 10 connections); main thread, user space only.\n`,
     )
     console.log('| variant | instructions per request | over bare | bare ÷ variant |')
     console.log('|---|---:|---:|---:|')
     for (const entry of counts) {
-      const bare = bareOf(entry.variant)
+      const bare = counts.find((other) => other.variant === bareName(entry.variant)) as Count
       console.log(
         `| ${entry.variant} | ${Math.round(entry.perRequest)} | ${Math.round(entry.perRequest - bare.perRequest)} | ${(bare.perRequest / entry.perRequest).toFixed(2)} |`,
       )
     }
   } finally {
     rmSync(directory, { recursive: true, force: true })
-    await redis.dispose()
   }
 }
 
