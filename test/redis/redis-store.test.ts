@@ -4,15 +4,18 @@ import {
   DuplicateIdError,
   type Keyward,
   type KeywardOptions,
+  type VerifyResult,
 } from '@keyward/core'
 import type { StoredKey } from '@keyward/core/store'
 import { KeyLayout, RedisStore, type RedisStoreOptions } from '@keyward/redis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Cluster, Redis } from '../support/ioredis.ts'
 import {
+  codeOf,
   commandsSentDuring,
   type RedisTarget,
   type RedisTargetName,
+  socketWritesDuring,
   startTarget,
   TEST_SECRET,
 } from '../support/redis-fixtures.ts'
@@ -449,6 +452,31 @@ describe.each(targets)('RedisStore on a %s', (targetName) => {
       }
     })
     expect(sent).toBe(0)
+  })
+
+  it('sends the charges of one event-loop turn in one socket write on a single node, and answers each', async () => {
+    const { store, client } = await newStore({ keyPrefix: uniquePrefix() })
+    await ready(store)
+    const keyward = await newKeyward(store)
+    const { key, record } = await keyward.keys.create({
+      ownerId: 'org_batch',
+      rateLimit: { points: 25, duration: 60 },
+      credits: { remaining: 100 },
+    })
+    expect(await keyward.verify(key)).toMatchObject({ valid: true })
+    // Two turns of 20 charges each: the first turn's batch is released before the second starts.
+    const turns: VerifyResult[][] = []
+    const writes = await socketWritesDuring(client, async () => {
+      for (let turn = 0; turn < 2; turn++) {
+        turns.push(await Promise.all(Array.from({ length: 20 }, () => keyward.verify(key))))
+      }
+    })
+    // A cluster client's node sockets are its own: its charges are sent as they come.
+    expect(writes).toBe(targetName === 'single node' ? 2 : 40)
+    const codes = turns.flat().map(codeOf)
+    expect(codes.filter((code) => code === 'VALID')).toHaveLength(24)
+    expect(codes.filter((code) => code === 'RATE_LIMITED')).toHaveLength(16)
+    expect((await keyward.keys.get(record.id))?.credits?.remaining).toBe(75)
   })
 
   it('refunds the other policies of a key when one rejects, in Redis', async () => {

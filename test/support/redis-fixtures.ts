@@ -166,3 +166,43 @@ export async function commandsSentDuring(
   }
   return sent
 }
+
+/** What `socketWritesDuring` counts on: the stream methods Node's `Writable` hands data to. */
+type CountedSocket = { _write: (...args: unknown[]) => unknown; _writev: (...args: unknown[]) => unknown }
+
+/**
+ * Writes on the client's sockets (every node's, on a cluster) while `run` awaits: each `_write` or
+ * `_writev` call is one write to the kernel, however many commands it carries. The sockets' own
+ * methods are wrapped for the duration, then restored; the data is written as usual.
+ */
+export async function socketWritesDuring(
+  client: Redis | Cluster,
+  run: () => Promise<unknown>,
+): Promise<number> {
+  // A cluster connects to a node on its first command to it: count the nodes it is connected to.
+  const sockets = (client.isCluster ? (client as Cluster).nodes() : [client as Redis])
+    .filter((node) => node.stream !== undefined)
+    .map((node) => node.stream as unknown as CountedSocket)
+  let writes = 0
+  const originals = sockets.map((socket) => {
+    const { _write: write, _writev: writev } = socket
+    socket._write = (...args) => {
+      writes++
+      return write.apply(socket, args)
+    }
+    socket._writev = (...args) => {
+      writes++
+      return writev.apply(socket, args)
+    }
+    return { socket, write, writev }
+  })
+  try {
+    await run()
+  } finally {
+    for (const { socket, write, writev } of originals) {
+      socket._write = write
+      socket._writev = writev
+    }
+  }
+  return writes
+}

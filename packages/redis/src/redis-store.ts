@@ -54,6 +54,7 @@ import {
 import { RedisSharedGuard } from './shared-guard.ts'
 import { UsageLayout } from './usage-layout.ts'
 import { RedisUsage } from './usage-store.ts'
+import { WriteBatch } from './write-batch.ts'
 
 type ScriptReply = number | null
 
@@ -68,13 +69,20 @@ interface ScriptedClient {
   keywardSync(...args: (string | number)[]): Promise<number[]>
 }
 
-/** The charge script, sent as `EVALSHA` (its text only when the server lacks it): see `charge.ts`. */
+/**
+ * The charge script, sent as `EVALSHA` (its text only when the server lacks it): see `charge.ts`.
+ * The charges of one event-loop turn leave in one socket write (`write-batch.ts`).
+ */
 function chargeScript(client: RedisClient): ChargeScript {
   const sha = createHash('sha1').update(CHARGE_SCRIPT).digest('hex')
+  const batch = new WriteBatch(client)
   // The key count comes first in `args`; ioredis flattens the array into the command.
   const call = client as unknown as Record<'evalsha' | 'eval', (...args: unknown[]) => Promise<never>>
   return {
-    bySha: (args) => call.evalsha(sha, args),
+    bySha: (args) => {
+      batch.hold()
+      return call.evalsha(sha, args)
+    },
     withText: (args) => call.eval(CHARGE_SCRIPT, args),
   }
 }
