@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_KEY_HEADERS } from './authenticator.ts'
 import { extractKey, type HttpRequestView, type RawValue, readRawHeader } from './extract-key.ts'
@@ -14,7 +15,58 @@ const extract = (
   name: string | null = null,
 ) => extractKey(request(headers, query), DEFAULT_KEY_HEADERS, name)
 
+/** The Bearer parsing as first written (trim, slice, toLowerCase): what the scan must match. */
+function referenceBearer(value: string): string | null {
+  const trimmed = value.trim()
+  if (trimmed.length < 6 || trimmed.slice(0, 6).toLowerCase() !== 'bearer') return null
+  if (trimmed.length === 6) return ''
+  const separator = trimmed.charCodeAt(6)
+  if (separator !== 0x20 && separator !== 0x09) return null
+  return trimmed.slice(7)
+}
+
 describe('extractKey', () => {
+  it('reads an Authorization value exactly as trim + slice + toLowerCase would (property)', () => {
+    // Schemes near "bearer": each letter in either case, or a printable character one other bit
+    // away (`b` → `c`, `b` → `"`), which a case-insensitive comparison must not take for it.
+    const near = (letter: string) => {
+      const code = letter.charCodeAt(0)
+      return fc.constantFrom(
+        letter,
+        letter.toUpperCase(),
+        String.fromCharCode(code ^ 0x01),
+        String.fromCharCode(code ^ 0x40),
+      )
+    }
+    const blank = fc.array(fc.constantFrom(' ', '\t'), { maxLength: 2 }).map((parts) => parts.join(''))
+    const scheme = fc.tuple(...[...'bearer'].map(near)).map((parts) => parts.join(''))
+    const rest = fc.array(fc.constantFrom(' ', '\t', 'x', 'k', '0', '_'), { maxLength: 4 })
+    fc.assert(
+      fc.property(
+        blank,
+        fc.oneof(scheme, fc.constant('')),
+        fc.option(fc.constantFrom(' ', '\t', 'x', '@')),
+        rest,
+        blank,
+        (before, head, separator, tail, after) => {
+          const value = `${before}${head}${separator ?? ''}${tail.join('')}${after}`
+          const reference = referenceBearer(value)
+          const token = reference === null ? null : reference.trim()
+          const expected =
+            token === null
+              ? value.trim() === ''
+                ? { kind: 'missing' }
+                : { kind: 'wrong-scheme' }
+              : token === ''
+                ? { kind: 'missing' }
+                : { kind: 'key', token }
+          expect(extract({ authorization: value })).toEqual(expected)
+        },
+      ),
+      { numRuns: 5000 },
+    )
+  })
+
   it('reads a Bearer credential, with the scheme in any case', () => {
     for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR']) {
       expect(extract({ authorization: `${scheme} ${KEY}` })).toEqual({ kind: 'key', token: KEY })

@@ -114,14 +114,31 @@ function readRawHeaders(rawHeaders: readonly string[], names: readonly string[])
   return values
 }
 
-/** `Bearer <token>` (scheme case-insensitive) → the token; another scheme → `null` (not ours). */
+const BEARER = 'bearer'
+
+/** Space or tab: the only whitespace a value that passed `hasOnlyPrintableAscii` can hold. */
+function isBlank(code: number): boolean {
+  return code === 0x20 || code === 0x09
+}
+
+/**
+ * `Bearer <token>` (scheme case-insensitive) → the token; another scheme → `null` (not ours).
+ * Index arithmetic on the value, one slice at the end: trimming, slicing and lower-casing the
+ * scheme made three strings per request.
+ */
 function bearerToken(value: string): string | null {
-  const trimmed = value.trim()
-  if (trimmed.length < 6 || trimmed.slice(0, 6).toLowerCase() !== 'bearer') return null
-  if (trimmed.length === 6) return ''
-  const separator = trimmed.charCodeAt(6)
-  if (separator !== 0x20 && separator !== 0x09) return null
-  return trimmed.slice(7)
+  let start = 0
+  let end = value.length
+  while (start < end && isBlank(value.charCodeAt(start))) start++
+  while (end > start && isBlank(value.charCodeAt(end - 1))) end--
+  if (end - start < 6) return null
+  for (let i = 0; i < 6; i++) {
+    // ASCII letters only differ in bit 0x20 between cases; no other character maps onto these.
+    if ((value.charCodeAt(start + i) | 0x20) !== BEARER.charCodeAt(i)) return null
+  }
+  if (end - start === 6) return ''
+  if (!isBlank(value.charCodeAt(start + 6))) return null
+  return value.slice(start + 7, end)
 }
 
 /**
