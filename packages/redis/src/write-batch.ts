@@ -2,11 +2,12 @@
  * Charges sent in one turn of the event loop leave in one socket write. Under load a server reads
  * many requests per turn (one per ready connection), and each charge's `EVALSHA` was its own
  * `write` on the client's socket: on loopback the kernel delivers it to redis-server inside that
- * call, so the write cost the server more than the request's own response (~20 % of its CPU in
- * `pnpm bench http`, strict Redis). The first charge of a turn corks the socket and the end of the
- * turn's I/O (`setImmediate`) uncorks it, as ioredis' `enableAutoPipelining` batches, without its
- * pipeline objects and their second promise per command. Commands keep their order and each still
- * gets its own reply, so nothing else changes; a request waits at most for the rest of the turn.
+ * call, so the write cost the server more than the request's own response (~20 % of its CPU under
+ * `perf record`, strict Redis; BENCHMARKS.md). The first charge of a turn corks the socket and the
+ * end of the turn's I/O (`setImmediate`) uncorks it, as ioredis' `enableAutoPipelining` batches,
+ * without its pipeline objects and their second promise per command. Commands keep their order
+ * and each still gets its own reply, so nothing else changes; a request waits at most for the rest
+ * of the turn.
  *
  * Only a single-node client is corked: a Cluster client writes to one socket per node, which it
  * does not expose, so its commands are sent as they come.
