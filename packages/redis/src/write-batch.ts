@@ -7,7 +7,8 @@
  * end of the turn's I/O (`setImmediate`) uncorks it, as ioredis' `enableAutoPipelining` batches,
  * without its pipeline objects and their second promise per command. Commands keep their order
  * and each still gets its own reply, so nothing else changes; a request waits at most for the rest
- * of the turn.
+ * of the turn. Other commands sent on the same client in that turn (the application's own, if it
+ * shares the client) join the same write.
  *
  * Only a single-node client is corked: a Cluster client writes to one socket per node, which it
  * does not expose, so its commands are sent as they come.
