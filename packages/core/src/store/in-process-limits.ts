@@ -1,7 +1,9 @@
 /**
  * Rate limits counted in this process, on rate-limiter-flexible's `RateLimiterMemory`: one
  * limiter per distinct policy and scope, keyed by the budget's identity (a rotation chain's id, or
- * an owner's id). A request takes a point from every limit; when one rejects, the others get
+ * an owner's id) as it is, with no key prefix: each limiter has its own map, so a prefix separates
+ * nothing, and a key built per request (`rl:…:k:<id>`) had to be hashed and flattened on every
+ * lookup, where the record's own id string carries its hash from the first one. A request takes a point from every limit; when one rejects, the others get
  * their point back, so a rejected request costs nothing elsewhere. `MemoryStore` charges with it;
  * a remote store can use it as its insurance when the backend is unreachable.
  */
@@ -52,27 +54,41 @@ export function outcomeOf(states: RateLimitState[]): LimitOutcome {
   return { states, limited, retryAfterMs, credits: null }
 }
 
-export class InProcessLimits {
-  private readonly limiters = new Map<string, RateLimiterMemory>()
-  // Policy objects live as long as their record, so most lookups hit here without building a key.
-  private readonly byPolicy = new WeakMap<ResolvedPolicy, RateLimiterMemory>()
+/** The id a limit's counter is kept under in its limiter: the chain's or the owner's own id. */
+function budgetId(limit: LimitRequest, chainId: string, ownerId: string): string {
+  return limit.scope === 'key' ? chainId : ownerId
+}
 
-  private limiterFor(policy: ResolvedPolicy): RateLimiterMemory {
-    let limiter = this.byPolicy.get(policy)
-    if (limiter !== undefined) return limiter
-    const id = `${policy.name}:${policy.points}:${policy.duration}:${policy.blockDuration}`
-    limiter = this.limiters.get(id)
-    if (limiter === undefined) {
-      limiter = new RateLimiterMemory({
-        keyPrefix: `rl:${id}`,
-        points: policy.points,
-        duration: policy.duration,
-        blockDuration: policy.blockDuration,
-      })
-      this.limiters.set(id, limiter)
+/** A policy's two limiters: key budgets and owner budgets never share a counter. */
+interface ScopedLimiters {
+  key: RateLimiterMemory
+  owner: RateLimiterMemory
+}
+
+export class InProcessLimits {
+  private readonly limiters = new Map<string, ScopedLimiters>()
+  // Policy objects live as long as their record, so most lookups hit here without building a key.
+  private readonly byPolicy = new WeakMap<ResolvedPolicy, ScopedLimiters>()
+
+  private limiterFor(limit: LimitRequest): RateLimiterMemory {
+    const policy = limit.policy
+    let limiters = this.byPolicy.get(policy)
+    if (limiters === undefined) {
+      const id = `${policy.name}:${policy.points}:${policy.duration}:${policy.blockDuration}`
+      limiters = this.limiters.get(id)
+      if (limiters === undefined) {
+        const options = {
+          keyPrefix: '',
+          points: policy.points,
+          duration: policy.duration,
+          blockDuration: policy.blockDuration,
+        }
+        limiters = { key: new RateLimiterMemory(options), owner: new RateLimiterMemory(options) }
+        this.limiters.set(id, limiters)
+      }
+      this.byPolicy.set(policy, limiters)
     }
-    this.byPolicy.set(policy, limiter)
-    return limiter
+    return limit.scope === 'key' ? limiters.key : limiters.owner
   }
 
   /** Takes a point from every limit; refunds the others when one rejects. */
@@ -81,8 +97,8 @@ export class InProcessLimits {
       // The common case, on the hot path: one promise from the limiter, no async wrappers.
       const limit = limits[0] as LimitRequest
       const policy = limit.policy
-      return this.limiterFor(policy)
-        .consume(budgetOf(limit, chainId, ownerId), 1)
+      return this.limiterFor(limit)
+        .consume(budgetId(limit, chainId, ownerId), 1)
         .then(
           (result): LimitOutcome => ({
             states: [limitState(policy, result.remainingPoints, result.msBeforeNext, false)],
@@ -104,7 +120,7 @@ export class InProcessLimits {
     const states = await Promise.all(
       limits.map(async (limit) => {
         try {
-          const result = await this.limiterFor(limit.policy).consume(budgetOf(limit, chainId, ownerId), 1)
+          const result = await this.limiterFor(limit).consume(budgetId(limit, chainId, ownerId), 1)
           return limitState(limit.policy, result.remainingPoints, result.msBeforeNext, false)
         } catch (rejection) {
           return this.rejected(limit.policy, rejection)
@@ -127,8 +143,8 @@ export class InProcessLimits {
       const state = states[index]
       if (state === undefined || state.retryAfterMs !== undefined) return
       state.remaining = Math.min(limit.policy.points, state.remaining + 1)
-      this.limiterFor(limit.policy)
-        .reward(budgetOf(limit, chainId, ownerId), 1)
+      this.limiterFor(limit)
+        .reward(budgetId(limit, chainId, ownerId), 1)
         .catch(() => {
           // In memory a reward cannot fail; nothing to do if it ever did.
         })
