@@ -42,13 +42,16 @@ const MISSING: Extraction = Object.freeze({ kind: 'missing' })
 const MALFORMED: Extraction = Object.freeze({ kind: 'malformed' })
 const WRONG_SCHEME: Extraction = Object.freeze({ kind: 'wrong-scheme' })
 
-/** Printable ASCII plus space and tab (trimmed later): anything else cannot be part of a key. */
+/** A character that is not printable ASCII, space or tab: it cannot be part of a key. */
+const NOT_PRINTABLE_ASCII = /[^\t\x20-\x7e]/
+
+/**
+ * Printable ASCII plus space and tab (trimmed later). A regular expression: V8 compiles it to a
+ * native scan, where a `charCodeAt` loop re-checked the string's representation on every
+ * character (~1,500 instructions for an `Authorization` header; `pnpm bench instructions`).
+ */
 function hasOnlyPrintableAscii(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i)
-    if ((code < 0x20 && code !== 0x09) || code > 0x7e) return false
-  }
-  return true
+  return !NOT_PRINTABLE_ASCII.test(value)
 }
 
 /** One raw value → a credential string, `null` when absent, `MALFORMED` when unusable. */
