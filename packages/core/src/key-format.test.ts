@@ -109,6 +109,23 @@ describe('key shape (docs/architecture.md, Key format)', () => {
     )
   })
 
+  it('refuses a character outside base62 in the id or the secret, even under a checksum computed over it', () => {
+    // The checksum of each token is the CRC keyPrefixLength computes (one byte per character, its
+    // low 8 bits), so only the alphabet check can refuse them. `İ` (U+0130) has the low 7 bits of
+    // `0`, `Ā` (U+0100) the low 8 bits of NUL.
+    const body = `acme_live_${'a'.repeat(12)}_${'b'.repeat(32)}`
+    for (const bad of ['-', '_', ' ', '!', '~', '\x7f', 'é', 'İ', 'Ā', '😀'.charAt(0)]) {
+      for (const at of [10, 21, 23, 54]) {
+        const changed = body.slice(0, at) + bad + body.slice(at + 1)
+        const key = changed + referenceBase62(crc32(Buffer.from(changed, 'latin1')))
+        expect(keyPrefixLength(key, 'acme')).toBe(-1)
+        // The same token with a base62 character there passes: the refusal is the character's.
+        const fine = body.slice(0, at) + 'Z' + body.slice(at + 1)
+        expect(keyPrefixLength(fine + referenceBase62(crc32(fine)), 'acme')).toBe(4)
+      }
+    }
+  })
+
   it('left-pads small checksums with 0 and encodes the largest CRC in 6 digits', () => {
     // crc32('') is 0; find bodies with a small CRC to see the padding.
     expect(checksum('')).toBe('000000')

@@ -345,19 +345,15 @@ describe('verify: no store access for tokens that fail offline checks', () => {
     const { store, calls } = countingStore()
     const { keyward } = setup({ store })
     const { key } = await keyward.keys.create({ ownerId: 'o' })
-    const typos = [key.slice(0, -1) + (key.at(-1) === 'a' ? 'b' : 'a')]
-    // every single-char change in the id and the secret too
-    for (let i = key.length - 51; i < key.length - 6; i++) {
-      if (key[i] === '_') continue
-      typos.push(key.slice(0, i) + (key[i] === '0' ? '1' : '0') + key.slice(i + 1))
+    calls.length = 0
+    const last = key.at(-1) === 'a' ? 'b' : 'a'
+    expect(await keyward.verify(key.slice(0, -1) + last)).toEqual({ valid: false, code: 'MALFORMED' })
+    // every single-char change in the secret too
+    for (let i = key.length - 38; i < key.length - 6; i++) {
+      const changed = key.slice(0, i) + (key[i] === '0' ? '1' : '0') + key.slice(i + 1)
+      expect(await keyward.verify(changed)).toEqual({ valid: false, code: 'MALFORMED' })
     }
-    for (const token of typos) {
-      calls.length = 0
-      expect(await keyward.verify(token)).toEqual({ valid: false, code: 'MALFORMED' })
-      // At most the store's in-process cache (`peek`, which by contract does no I/O): a key whose
-      // record is cached is checked by its HMAC before its checksum. Never a `get`.
-      expect(calls.filter((call) => call !== 'peek')).toEqual([])
-    }
+    expect(calls).toEqual([])
   })
 
   it('rejects malformed, over-long and wrong-prefix tokens without a store lookup', async () => {

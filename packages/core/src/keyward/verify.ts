@@ -7,7 +7,7 @@
  * and spends more credits without verifying again.
  */
 import type { AbuseObserver } from '../abuse/abuse-monitor.ts'
-import { checksumMatches, type Environment, environmentAt, idAt, keyShape } from '../key-format.ts'
+import { type Environment, environmentAt, idAt, keyPrefixLength } from '../key-format.ts'
 import { NetworkAllowlist, parseCidr } from '../networks.ts'
 import { toVerifiedKey } from '../records.ts'
 import {
@@ -329,16 +329,12 @@ export function createVerifier(
     if (token === undefined || token === null || token === '') {
       return fail({ valid: false, code: 'MISSING' }, null, null)
     }
-    // The shape, without taking the key apart: only its id is needed here. The checksum is checked
-    // before the store is asked (a typo never reaches it), or, when the record is cached, only if
-    // the HMAC does not match: a match proves the issued key, checksum and all
-    // (docs/architecture.md, "The path of a request").
-    const prefixLength = keyShape(token, prefix)
+    // Shape and checksum, without taking the key apart: only its id is needed here.
+    const prefixLength = keyPrefixLength(token, prefix)
     if (prefixLength === -1) return fail({ valid: false, code: 'MALFORMED' }, null, null)
     const id = idAt(token, prefixLength)
     const record = store.peek?.(id)
     if (record !== undefined) return matched(token, prefixLength, id, checked, record)
-    if (!checksumMatches(token, prefixLength)) return malformed(token)
     let pending: Promise<StoredKey | null>
     try {
       pending = store.get(id)
@@ -351,16 +347,6 @@ export function createVerifier(
     )
   }
 
-  /**
-   * A token of a key's shape whose characters or checksum are wrong. It is hashed all the same: a
-   * token of the right shape costs one HMAC whether its id is known, unknown or cached, so the work
-   * done says nothing about which ids exist.
-   */
-  function malformed(token: string): Outcome {
-    hasher.hash(token)
-    return fail({ valid: false, code: 'MALFORMED' }, null, null)
-  }
-
   /** The presented key (id `id`) against the record found for its id (or none). */
   function matched(
     token: string,
@@ -370,7 +356,6 @@ export function createVerifier(
     record: StoredKey | null,
   ): Outcome {
     if (record === null) {
-      if (!checksumMatches(token, prefixLength)) return malformed(token)
       // Hash anyway, so an unknown id and a wrong secret cost the same work.
       hasher.hash(token)
       // The event names the presented id; usage counts it for the installation only, so made-up
@@ -379,10 +364,6 @@ export function createVerifier(
       return NOT_FOUND_RESULT
     }
     if (!hasher.matches(token, record.hash, record.pepperVersion)) {
-      // A mismatch is a typo (MALFORMED) or a wrong secret; a match proved the checksum already.
-      if (!checksumMatches(token, prefixLength)) {
-        return fail({ valid: false, code: 'MALFORMED' }, null, null)
-      }
       // Told to abuse monitoring only: the answer and the event stay an unknown id's, usage as it was.
       abuse?.wrongSecret(record)
       return fail({ valid: false, code: 'NOT_FOUND' }, id, null)
