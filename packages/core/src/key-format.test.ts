@@ -120,7 +120,7 @@ describe('key shape (docs/architecture.md, Key format)', () => {
         const key = changed + referenceBase62(crc32(Buffer.from(changed, 'latin1')))
         expect(keyPrefixLength(key, 'acme')).toBe(-1)
         // The same token with a base62 character there passes: the refusal is the character's.
-        const fine = body.slice(0, at) + 'Z' + body.slice(at + 1)
+        const fine = `${body.slice(0, at)}Z${body.slice(at + 1)}`
         expect(keyPrefixLength(fine + referenceBase62(crc32(fine)), 'acme')).toBe(4)
       }
     }
