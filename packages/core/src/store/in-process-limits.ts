@@ -3,9 +3,10 @@
  * limiter per distinct policy and scope, keyed by the budget's identity (a rotation chain's id, or
  * an owner's id) as it is, with no key prefix: each limiter has its own map, so a prefix separates
  * nothing, and a key built per request (`rl:…:k:<id>`) had to be hashed and flattened on every
- * lookup, where the record's own id string carries its hash from the first one. A request takes a point from every limit; when one rejects, the others get
- * their point back, so a rejected request costs nothing elsewhere. `MemoryStore` charges with it;
- * a remote store can use it as its insurance when the backend is unreachable.
+ * lookup, where the record's own id string carries its hash from the first one. A request takes a
+ * point from every limit; when one rejects, the others get their point back, so a rejected request
+ * costs nothing elsewhere. `MemoryStore` charges with it; a remote store can use it as its
+ * insurance when the backend is unreachable.
  */
 import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible'
 import type { RateLimitState, ResolvedPolicy } from '../types.ts'
