@@ -30,11 +30,9 @@ export interface ParsedKey {
   checksum: string
 }
 
-const BASE62_VALUE = new Int8Array(128).fill(-1)
+/** The base-62 value of every byte: -1 for each outside the alphabet, 128–255 included. */
+const BASE62_VALUE = new Int8Array(256).fill(-1)
 for (let i = 0; i < BASE62_ALPHABET.length; i++) BASE62_VALUE[BASE62_ALPHABET.charCodeAt(i)] = i
-/** `BASE62_VALUE` for every byte: -1 for each outside the alphabet, 128–255 included. */
-const BASE62_BYTE = new Int8Array(256).fill(-1)
-BASE62_BYTE.set(BASE62_VALUE)
 
 /** CRC-32 (IEEE 802.3, the polynomial and result of zlib's `crc32`), a byte at a time. */
 const CRC_TABLE = new Int32Array(256)
@@ -132,13 +130,13 @@ export function keyPrefixLength(token: unknown, prefix?: string): number {
   let bad = 0
   for (let i = idStart; i < crcStart; i++) {
     const byte = SCRATCH[i] as number
-    if (i !== secretStart - 1) bad |= BASE62_BYTE[byte] as number
+    if (i !== secretStart - 1) bad |= BASE62_VALUE[byte] as number
     crc = crcStep(crc, byte)
   }
   // The checksum's six base-62 digits, compared as the number they spell (a CRC-32 fits in six).
   let expected = 0
   for (let i = crcStart; i < token.length; i++) {
-    const digit = BASE62_BYTE[SCRATCH[i] as number] as number
+    const digit = BASE62_VALUE[SCRATCH[i] as number] as number
     bad |= digit
     expected = expected * 62 + digit
   }
