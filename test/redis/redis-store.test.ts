@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import {
   ConfigError,
   createKeyward,
@@ -9,6 +10,7 @@ import {
 import type { StoredKey } from '@keyward/core/store'
 import { KeyLayout, RedisStore, type RedisStoreOptions } from '@keyward/redis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { CHARGE_SCRIPT } from '../../packages/redis/src/scripts.ts'
 import type { Cluster, Redis } from '../support/ioredis.ts'
 import {
   codeOf,
@@ -22,6 +24,8 @@ import {
 import { sleep } from '../support/redis-server.ts'
 
 const targets: RedisTargetName[] = ['single node', 'cluster']
+/** The charge script's SHA-1, which every charge's `EVALSHA` carries. */
+const CHARGE_SHA = createHash('sha1').update(CHARGE_SCRIPT).digest('hex')
 
 /** Spends `cost` credits of key `id`'s own pool (a key never rotated: its chain is itself). */
 async function spend(store: RedisStore, id: string, cost: number, now: number, ownerId = 'org_1') {
@@ -466,7 +470,7 @@ describe.each(targets)('RedisStore on a %s', (targetName) => {
     expect(await keyward.verify(key)).toMatchObject({ valid: true })
     // Two turns of 20 charges each: the first turn's batch is released before the second starts.
     const turns: VerifyResult[][] = []
-    const writes = await socketWritesDuring(client, async () => {
+    const writes = await socketWritesDuring(client, CHARGE_SHA, async () => {
       for (let turn = 0; turn < 2; turn++) {
         turns.push(await Promise.all(Array.from({ length: 20 }, () => keyward.verify(key))))
       }

@@ -170,13 +170,24 @@ export async function commandsSentDuring(
 /** What `socketWritesDuring` counts on: the stream methods Node's `Writable` hands data to. */
 type CountedSocket = { _write: (...args: unknown[]) => unknown; _writev: (...args: unknown[]) => unknown }
 
+/** The text a write handed to `_write` (a chunk) or `_writev` (a list of chunks) carries. */
+function writtenText(args: unknown[], vectored: boolean): string {
+  const chunks = vectored ? (args[0] as { chunk: unknown }[]).map(({ chunk }) => chunk) : [args[0]]
+  return chunks
+    .map((chunk) => (typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('latin1')))
+    .join('')
+}
+
 /**
- * Writes on the client's sockets (every node's, on a cluster) while `run` awaits: each `_write` or
- * `_writev` call is one write to the kernel, however many commands it carries. The sockets' own
- * methods are wrapped for the duration, then restored; the data is written as usual.
+ * Writes on the client's sockets (every node's, on a cluster) while `run` awaits that carry
+ * `carrying` (a script's SHA-1, say): each `_write` or `_writev` call is one write to the kernel,
+ * however many commands it carries. Writes without it — the client's and the store's own
+ * background commands, which may fall in the window — are not counted. The sockets' own methods
+ * are wrapped for the duration, then restored; the data is written as usual.
  */
 export async function socketWritesDuring(
   client: Redis | Cluster,
+  carrying: string,
   run: () => Promise<unknown>,
 ): Promise<number> {
   // A cluster connects to a node on its first command to it: count the nodes it is connected to.
@@ -187,11 +198,11 @@ export async function socketWritesDuring(
   const originals = sockets.map((socket) => {
     const { _write: write, _writev: writev } = socket
     socket._write = (...args) => {
-      writes++
+      if (writtenText(args, false).includes(carrying)) writes++
       return write.apply(socket, args)
     }
     socket._writev = (...args) => {
-      writes++
+      if (writtenText(args, true).includes(carrying)) writes++
       return writev.apply(socket, args)
     }
     return { socket, write, writev }
