@@ -237,6 +237,11 @@ describe('verify: one test per VerifyCode', () => {
 
   it('UNAVAILABLE when the store rejects a credit spend', async () => {
     class BrokenCredits extends MemoryStore {
+      // No immediate answer: every charge goes through `charge`.
+      override chargeNow(): undefined {
+        return undefined
+      }
+
       override async charge(request: ChargeRequest): Promise<ChargeResult> {
         if (request.credits !== null) throw new Error('timeout')
         return super.charge(request)
@@ -249,6 +254,10 @@ describe('verify: one test per VerifyCode', () => {
 
   it('UNAVAILABLE when the rate-limiter backend fails (an Error, not a limiter result)', async () => {
     class BrokenLimiter extends MemoryStore {
+      override chargeNow(): undefined {
+        return undefined
+      }
+
       override async charge(request: ChargeRequest): Promise<ChargeResult> {
         if (request.limits.length > 0) throw new Error('redis down')
         return super.charge(request)
@@ -257,6 +266,18 @@ describe('verify: one test per VerifyCode', () => {
     const { keyward } = setup({ store: new BrokenLimiter(), rateLimit: { points: 5, duration: 1 } })
     const { key } = await keyward.keys.create({ ownerId: 'o' })
     expect(await keyward.verify(key)).toMatchObject({ valid: false, code: 'UNAVAILABLE' })
+  })
+
+  it('UNAVAILABLE when the store throws answering a charge at once (`chargeNow`)', async () => {
+    class BrokenImmediateCharge extends MemoryStore {
+      override chargeNow(request: ChargeRequest): ChargeResult | undefined {
+        if (request.limits.length > 0) throw new Error('counter corrupted')
+        return super.chargeNow(request)
+      }
+    }
+    const { keyward } = setup({ store: new BrokenImmediateCharge(), rateLimit: { points: 5, duration: 1 } })
+    const { key } = await keyward.keys.create({ ownerId: 'o' })
+    expect(await keyward.verify(key)).toEqual({ valid: false, code: 'UNAVAILABLE', retryAfterMs: 1000 })
   })
 })
 

@@ -17,7 +17,7 @@ import {
   type ScopeRequirement,
   satisfies,
 } from '../scopes.ts'
-import type { ChargeResult, KeyChanges, LimitRequest } from '../store/interface.ts'
+import type { ChargeRequest, ChargeResult, KeyChanges, LimitRequest } from '../store/interface.ts'
 import type {
   InvalidRequestFailure,
   QuotaExceededFailure,
@@ -44,6 +44,12 @@ export interface ExtendOptions {
 
 export interface Verifier {
   verify(token: string | null | undefined, options?: VerifyOptions): Promise<VerifyResult>
+  /**
+   * `verify`, answered at once when nothing on the way needs I/O (a cached key and owner, a store
+   * with `chargeNow`), else its promise; a throw comes back as a rejected promise. For the HTTP
+   * layer, which then adds no promise of its own either.
+   */
+  verifyNow(token: string | null | undefined, options?: VerifyOptions): VerifyResult | Promise<VerifyResult>
   extend(key: VerifiedKey, options: ExtendOptions): Promise<VerifyResult>
 }
 
@@ -229,20 +235,27 @@ export function createVerifier(
     if (requested.length === 0 && (pool === null || (limits !== null && cost === 0))) {
       return succeed(key, head, undefined, undefined, 0, limits === null)
     }
-    let pending: Promise<ChargeResult>
+    const request: ChargeRequest = {
+      keyId: head.id,
+      chainId: chainIdOf(head),
+      ownerId: head.ownerId,
+      limits: requested,
+      credits: pool === null ? null : { from: pool, cost },
+      now: at,
+    }
+    let answered: ChargeResult | undefined
+    let pending: Promise<ChargeResult> | undefined
     try {
-      pending = store.charge({
-        keyId: head.id,
-        chainId: chainIdOf(head),
-        ownerId: head.ownerId,
-        limits: requested,
-        credits: pool === null ? null : { from: pool, cost },
-        now: at,
-      })
+      // In memory the store answers at once: no promise until `verify` returns.
+      answered = store.chargeNow?.(request)
+      if (answered === undefined) pending = store.charge(request)
     } catch {
       return unavailable(key.id, head.ownerId)
     }
-    return pending.then(
+    if (answered !== undefined) {
+      return charged(answered, owner, head, key, requested, pool, cost, limits === null, at)
+    }
+    return (pending as Promise<ChargeResult>).then(
       (result) => charged(result, owner, head, key, requested, pool, cost, limits === null, at),
       () => unavailable(key.id, head.ownerId),
     )
@@ -318,6 +331,14 @@ export function createVerifier(
   function verify(token: string | null | undefined, options?: VerifyOptions): Promise<VerifyResult> {
     try {
       return promised(start(token, options))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  function verifyNow(token: string | null | undefined, options?: VerifyOptions): Outcome {
+    try {
+      return start(token, options)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -442,5 +463,5 @@ export function createVerifier(
     return charge(head, key, NO_LIMITS, checked.cost ?? 0, now())
   }
 
-  return { verify, extend }
+  return { verify, verifyNow, extend }
 }

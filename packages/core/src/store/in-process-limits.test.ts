@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { RateLimiterMemory } from 'rate-limiter-flexible'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { ResolvedPolicy } from '../types.ts'
@@ -18,11 +19,15 @@ describe('InProcessLimits', () => {
   })
 
   it('counts a budget under the chain’s or the owner’s own id string, not a key built per request', async () => {
-    const consume = vi.spyOn(RateLimiterMemory.prototype, 'consume')
+    // rate-limiter-flexible's own counters, which both `consume` and the immediate path use.
+    const storage = (
+      new RateLimiterMemory({ points: 1, duration: 1 }) as unknown as { _memoryStorage: object }
+    )._memoryStorage
+    const incrby = vi.spyOn(Object.getPrototypeOf(storage) as { incrby: (key: string) => unknown }, 'incrby')
     const limits = new InProcessLimits()
     const limit = policy(10)
     await limits.consume([{ policy: limit, scope: 'key' }], 'chain_1', 'org_1')
-    await limits.consume(
+    limits.consumeNow(
       [
         { policy: limit, scope: 'key' },
         { policy: limit, scope: 'owner' },
@@ -30,7 +35,54 @@ describe('InProcessLimits', () => {
       'chain_1',
       'org_1',
     )
-    expect(consume.mock.calls.map(([key]) => key)).toEqual(['chain_1', 'chain_1', 'org_1'])
+    expect(incrby.mock.calls.map(([key]) => key)).toEqual(['chain_1', 'chain_1', 'org_1'])
+  })
+
+  it('answers at once exactly as RateLimiterMemory’s consume: points, blocks and windows', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] })
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 5 }),
+          fc.integer({ min: 1, max: 3 }),
+          fc.integer({ min: 0, max: 4 }),
+          fc.array(
+            fc.record({ budget: fc.constantFrom('a', 'b'), waitMs: fc.integer({ min: 0, max: 2500 }) }),
+            {
+              maxLength: 40,
+            },
+          ),
+          async (points, duration, blockDuration, steps) => {
+            const limit: ResolvedPolicy = { name: 'p', points, duration, blockDuration, syncMs: null }
+            const limits = new InProcessLimits()
+            const reference = new RateLimiterMemory({ points, duration, blockDuration })
+            for (const { budget, waitMs } of steps) {
+              vi.advanceTimersByTime(waitMs)
+              const outcome = limits.consumeNow([{ policy: limit, scope: 'key' }], budget, 'org')
+              const expected = await reference.consume(budget, 1).then(
+                (result) => ({
+                  limited: false,
+                  remaining: result.remainingPoints,
+                  resetMs: result.msBeforeNext,
+                }),
+                (result: { msBeforeNext: number }) => ({
+                  limited: true,
+                  remaining: 0,
+                  resetMs: result.msBeforeNext,
+                }),
+              )
+              expect(outcome?.limited).toBe(expected.limited)
+              expect(outcome?.states[0]?.remaining).toBe(expected.remaining)
+              expect(outcome?.states[0]?.resetMs).toBe(Math.max(0, expected.resetMs))
+              expect(outcome?.retryAfterMs).toBe(expected.limited ? Math.max(0, expected.resetMs) : 0)
+            }
+          },
+        ),
+        { numRuns: 200 },
+      )
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('keeps a key budget and an owner budget of one policy apart, even under the same id', async () => {

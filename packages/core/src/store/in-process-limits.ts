@@ -60,10 +60,57 @@ function budgetId(limit: LimitRequest, chainId: string, ownerId: string): string
   return limit.scope === 'key' ? chainId : ownerId
 }
 
+/**
+ * rate-limiter-flexible's in-memory counters, as `RateLimiterMemory` keeps them (its
+ * `MemoryStorage`): `incrby` and `set` answer at once; only `consume` wraps them in a promise.
+ */
+interface CounterStorage {
+  incrby(key: string, value: number, durationSec: number): RateLimiterRes
+  set(key: string, value: number, durationSec: number): RateLimiterRes
+}
+
+/**
+ * `RateLimiterMemory` whose `consume` can answer at once: `take` does what rate-limiter-flexible's
+ * own `consume` does (same counters, same arithmetic, same block), minus the promise — a promise,
+ * a closure and a microtask turn per request on the hot path. When a rate-limiter-flexible
+ * version keeps its counters differently, `counters` is `null` and `take` is not used: the
+ * limiter's `consume` is (`in-process-limits.test.ts` checks both agree, so an upgrade that
+ * changes them fails there).
+ */
+class ImmediateLimiter extends RateLimiterMemory {
+  readonly counters: CounterStorage | null
+
+  constructor(options: { points: number; duration: number; blockDuration: number }) {
+    super({ ...options, keyPrefix: '' })
+    const storage = (this as unknown as { _memoryStorage?: Partial<CounterStorage> })._memoryStorage
+    this.counters =
+      typeof storage?.incrby === 'function' && typeof storage.set === 'function'
+        ? (storage as CounterStorage)
+        : null
+  }
+
+  /** `consume(id, 1)` answered at once, as the state of `policy` (`retryAfterMs` when refused). */
+  take(counters: CounterStorage, id: string, policy: ResolvedPolicy): RateLimitState {
+    const result = counters.incrby(id, 1, this.duration)
+    const consumed = result.consumedPoints
+    if (consumed <= this.points) return limitState(policy, this.points - consumed, result.msBeforeNext, false)
+    // Blocked the first time it goes over, as `consume` does.
+    if (this.blockDuration > 0 && consumed <= this.points + 1) {
+      return limitState(policy, 0, counters.set(id, consumed, this.blockDuration).msBeforeNext, true)
+    }
+    return limitState(policy, 0, result.msBeforeNext, true)
+  }
+
+  /** `reward(id, 1)` at once. */
+  giveBack(counters: CounterStorage, id: string): void {
+    counters.incrby(id, -1, this.duration)
+  }
+}
+
 /** A policy's two limiters: key budgets and owner budgets never share a counter. */
 interface ScopedLimiters {
-  key: RateLimiterMemory
-  owner: RateLimiterMemory
+  key: ImmediateLimiter
+  owner: ImmediateLimiter
 }
 
 export class InProcessLimits {
@@ -71,7 +118,7 @@ export class InProcessLimits {
   // Policy objects live as long as their record, so most lookups hit here without building a key.
   private readonly byPolicy = new WeakMap<ResolvedPolicy, ScopedLimiters>()
 
-  private limiterFor(limit: LimitRequest): RateLimiterMemory {
+  private limiterFor(limit: LimitRequest): ImmediateLimiter {
     const policy = limit.policy
     let limiters = this.byPolicy.get(policy)
     if (limiters === undefined) {
@@ -79,12 +126,11 @@ export class InProcessLimits {
       limiters = this.limiters.get(id)
       if (limiters === undefined) {
         const options = {
-          keyPrefix: '',
           points: policy.points,
           duration: policy.duration,
           blockDuration: policy.blockDuration,
         }
-        limiters = { key: new RateLimiterMemory(options), owner: new RateLimiterMemory(options) }
+        limiters = { key: new ImmediateLimiter(options), owner: new ImmediateLimiter(options) }
         this.limiters.set(id, limiters)
       }
       this.byPolicy.set(policy, limiters)
@@ -92,24 +138,36 @@ export class InProcessLimits {
     return limit.scope === 'key' ? limiters.key : limiters.owner
   }
 
+  /**
+   * Takes a point from every limit at once, refunding the others when one rejects; `undefined`
+   * when a limiter cannot answer without its promise (see `ImmediateLimiter`): use `consume`.
+   */
+  consumeNow(limits: readonly LimitRequest[], chainId: string, ownerId: string): LimitOutcome | undefined {
+    if (limits.length === 1) {
+      // The common case, on the hot path: no array walk, no refund.
+      const limit = limits[0] as LimitRequest
+      const limiter = this.limiterFor(limit)
+      const counters = limiter.counters
+      if (counters === null) return undefined
+      const state = limiter.take(counters, budgetId(limit, chainId, ownerId), limit.policy)
+      if (state.retryAfterMs !== undefined) return outcomeOf([state])
+      return { states: [state], limited: false, retryAfterMs: 0, credits: null }
+    }
+    const limiters = limits.map((limit) => this.limiterFor(limit))
+    if (limiters.some((limiter) => limiter.counters === null)) return undefined
+    const states = limits.map((limit, index) => {
+      const limiter = limiters[index] as ImmediateLimiter
+      return limiter.take(limiter.counters as CounterStorage, budgetId(limit, chainId, ownerId), limit.policy)
+    })
+    const outcome = outcomeOf(states)
+    if (outcome.limited) this.refund(limits, chainId, ownerId, states)
+    return outcome
+  }
+
   /** Takes a point from every limit; refunds the others when one rejects. */
   consume(limits: readonly LimitRequest[], chainId: string, ownerId: string): Promise<LimitOutcome> {
-    if (limits.length === 1) {
-      // The common case, on the hot path: one promise from the limiter, no async wrappers.
-      const limit = limits[0] as LimitRequest
-      const policy = limit.policy
-      return this.limiterFor(limit)
-        .consume(budgetId(limit, chainId, ownerId), 1)
-        .then(
-          (result): LimitOutcome => ({
-            states: [limitState(policy, result.remainingPoints, result.msBeforeNext, false)],
-            limited: false,
-            retryAfterMs: 0,
-            credits: null,
-          }),
-          (rejection: unknown) => outcomeOf([this.rejected(policy, rejection)]),
-        )
-    }
+    const now = this.consumeNow(limits, chainId, ownerId)
+    if (now !== undefined) return Promise.resolve(now)
     return this.consumeAll(limits, chainId, ownerId)
   }
 
@@ -144,11 +202,15 @@ export class InProcessLimits {
       const state = states[index]
       if (state === undefined || state.retryAfterMs !== undefined) return
       state.remaining = Math.min(limit.policy.points, state.remaining + 1)
-      this.limiterFor(limit)
-        .reward(budgetId(limit, chainId, ownerId), 1)
-        .catch(() => {
-          // In memory a reward cannot fail; nothing to do if it ever did.
-        })
+      const limiter = this.limiterFor(limit)
+      const id = budgetId(limit, chainId, ownerId)
+      if (limiter.counters !== null) {
+        limiter.giveBack(limiter.counters, id)
+        return
+      }
+      limiter.reward(id, 1).catch(() => {
+        // In memory a reward cannot fail; nothing to do if it ever did.
+      })
     })
   }
 

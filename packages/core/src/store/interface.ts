@@ -194,6 +194,13 @@ export interface KeyStore {
    * `ResolvedPolicy.syncMs`, are counted in process). Throws `StoreError` when the backend failed.
    */
   charge(request: ChargeRequest): Promise<ChargeResult>
+  /**
+   * Optional fast path for `charge`, like `peek`: the result when the store can charge without
+   * I/O (everything in process), `undefined` when it cannot (then keyward awaits `charge`). Saves
+   * the promises of a request whose key is cached. The same atomic step as `charge`; it must not
+   * throw (a store that may fail answers `undefined`).
+   */
+  chargeNow?(request: ChargeRequest): ChargeResult | undefined
 
   /** The owner's record, or `null` when the owner has none. On the hot path: cache it where remote. */
   getOwner(ownerId: string): Promise<StoredOwner | null>

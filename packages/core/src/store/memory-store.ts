@@ -109,11 +109,18 @@ export class MemoryStore implements KeyStore {
   }
 
   charge(request: ChargeRequest): Promise<ChargeResult> {
-    if (request.limits.length === 0) return Promise.resolve(this.spend(request, noLimits()))
-    const consumed = this.limits.consume(request.limits, request.chainId, request.ownerId)
-    // Without credits the limits' outcome is the answer: one promise fewer per request.
-    if (request.credits === null) return consumed
-    return consumed.then((outcome) => this.spend(request, outcome))
+    const now = this.chargeNow(request)
+    if (now !== undefined) return Promise.resolve(now)
+    return this.limits
+      .consume(request.limits, request.chainId, request.ownerId)
+      .then((outcome) => this.spend(request, outcome))
+  }
+
+  /** `charge`, answered at once (see `KeyStore.chargeNow`): everything here is in memory. */
+  chargeNow(request: ChargeRequest): ChargeResult | undefined {
+    if (request.limits.length === 0) return this.spend(request, noLimits())
+    const outcome = this.limits.consumeNow(request.limits, request.chainId, request.ownerId)
+    return outcome === undefined ? undefined : this.spend(request, outcome)
   }
 
   /** Credits, once the limits passed; synchronous, so atomic. */
