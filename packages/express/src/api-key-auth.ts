@@ -100,7 +100,9 @@ export function apiKeyAuth(keyward: Keyward, options: ApiKeyAuthOptions = {}): R
   return async function apiKeyAuth(req: Request, res: Response, next: NextFunction): Promise<void> {
     if (skip !== undefined && (await skip(req))) return next()
     const address = clientAddress === undefined ? defaultClientAddress(req) : clientAddress(req)
-    const outcome = await authenticator.authenticate(new ExpressRequestView(req, address))
+    // Awaited only when it is a promise: a cached key on an in-memory store is answered at once.
+    const authenticated = authenticator.authenticateNow(new ExpressRequestView(req, address))
+    const outcome = authenticated instanceof Promise ? await authenticated : authenticated
     if (outcome.ok) {
       req.apiKey = outcome.key
       const headers = outcome.headers

@@ -151,7 +151,9 @@ export function apiKeyAuth(keyward: Keyward, options: ApiKeyAuthOptions = {}): M
       return
     }
     const address = clientAddress === undefined ? defaultClientAddress(ctx) : clientAddress(ctx)
-    const outcome = await authenticator.authenticate(new KoaRequestView(ctx, address))
+    // Awaited only when it is a promise: a cached key on an in-memory store is answered at once.
+    const authenticated = authenticator.authenticateNow(new KoaRequestView(ctx, address))
+    const outcome = authenticated instanceof Promise ? await authenticated : authenticated
     if (outcome.ok) {
       ctx.state.apiKey = outcome.key
       const headers = outcome.headers

@@ -65,6 +65,53 @@ describe('createAuthenticator', () => {
     expect(verify).toHaveBeenCalledTimes(2)
   })
 
+  it('answers a key on an in-memory store at once, with no promise, as authenticate does', async () => {
+    const keyward = createKeyward({ rateLimit: { points: 5, duration: 60 } })
+    const authenticator = createAuthenticator(keyward, { scopes: 'orders:read' })
+    const { key } = await keyward.keys.create({
+      ownerId: 'o',
+      scopes: ['orders:read'],
+      credits: { remaining: 3 },
+    })
+    const now = authenticator.authenticateNow(view({ authorization: `Bearer ${key}` }))
+    expect(now).not.toBeInstanceOf(Promise)
+    expect(now).toMatchObject({ ok: true, result: { credits: { remaining: 2 } } })
+    expect((now as { headers: Record<string, string> }).headers.RateLimit).toMatch(/;r=4;/)
+    const later = await authenticator.authenticate(view({ authorization: `Bearer ${key}` }))
+    expect(later).toMatchObject({ ok: true, result: { credits: { remaining: 1 } } })
+    // Refusals too: a token that fails its checksum, and a used-up pool.
+    const broken = `${key.slice(0, -8)}AAAAAAAA`
+    expect(authenticator.authenticateNow(view({ authorization: `Bearer ${broken}` }))).toMatchObject({
+      ok: false,
+      result: { code: 'MALFORMED' },
+    })
+    authenticator.authenticateNow(view({ authorization: `Bearer ${key}` }))
+    expect(authenticator.authenticateNow(view({ authorization: `Bearer ${key}` }))).toMatchObject({
+      ok: false,
+      result: { code: 'QUOTA_EXCEEDED' },
+    })
+  })
+
+  it('goes through keyward.verify while a wrapper is attached, so metrics and tracing see every request', async () => {
+    const keyward = createKeyward()
+    const authenticator = createAuthenticator(keyward)
+    const { key } = await keyward.keys.create({ ownerId: 'o' })
+    const seen: string[] = []
+    const unwrap = keyward.wrapVerify((next) => (token, options) => {
+      seen.push('wrapped')
+      return next(token, options)
+    })
+    const wrapped = authenticator.authenticateNow(view({ authorization: `Bearer ${key}` }))
+    expect(wrapped).toBeInstanceOf(Promise)
+    expect(await wrapped).toMatchObject({ ok: true })
+    expect(seen).toEqual(['wrapped'])
+    unwrap()
+    expect(authenticator.authenticateNow(view({ authorization: `Bearer ${key}` }))).toMatchObject({
+      ok: true,
+    })
+    expect(seen).toEqual(['wrapped'])
+  })
+
   it('passes the configured scopes and cost to verify', async () => {
     const { keyward, authenticator, verify } = setup({ scopes: { anyOf: ['a', 'b'] }, cost: 3 })
     const { key } = await keyward.keys.create({ ownerId: 'o', scopes: ['b'], credits: { remaining: 5 } })

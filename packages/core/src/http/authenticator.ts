@@ -7,9 +7,10 @@
  * so all three answer byte-for-byte alike.
  */
 import { ConfigError, KeywardError } from '../errors.ts'
-import type { BruteForceGuard } from '../guard/brute-force-guard.ts'
+import type { BruteForceGuard, GuardAttempt } from '../guard/brute-force-guard.ts'
 import { keyIdOf } from '../key-format.ts'
 import type { Keyward } from '../keyward/create-keyward.ts'
+import { IMMEDIATE_VERIFY, type ImmediateVerify } from '../keyward/immediate-verify.ts'
 import { checkRequirement, missingScopes, type ScopeRequirement, satisfies } from '../scopes.ts'
 import type {
   InsufficientScopeFailure,
@@ -112,6 +113,12 @@ export interface Authenticator {
    * cost topped up.
    */
   authenticate(request: HttpRequestView): Promise<Authentication>
+  /**
+   * `authenticate`, answered at once when nothing on the way needs I/O (a cached key on an
+   * in-memory store), else its promise. May throw where `authenticate` would reject: for an
+   * adapter's async middleware, which then awaits nothing it does not have to.
+   */
+  authenticateNow(request: HttpRequestView): Authentication | Promise<Authentication>
 }
 
 /** Requests already authenticated, by their framework object (`req`, `c`, `ctx`). */
@@ -328,48 +335,70 @@ export function createAuthenticator(keyward: Keyward, options: AuthenticatorOpti
     return { ok: true, key: result.key, result, headers: NO_HEADERS }
   }
 
+  const immediate = (keyward as { [IMMEDIATE_VERIFY]?: ImmediateVerify })[IMMEDIATE_VERIFY]
+
+  /** `keyward.verify`, without its promise while it is the bare pipeline (`IMMEDIATE_VERIFY`). */
+  function verify(token: string, clientAddress: string | undefined): VerifyResult | Promise<VerifyResult> {
+    const options = { scopes, cost, clientAddress }
+    return immediate !== undefined && keyward.verify === immediate.bare
+      ? immediate.now(token, options)
+      : keyward.verify(token, options)
+  }
+
+  /** What a verified (or refused) request comes to, once the guard has heard of it. */
+  function settled(
+    context: object | undefined,
+    attempt: GuardAttempt | null,
+    result: VerifyResult,
+  ): Authentication {
+    if (attempt !== null) (guard as BruteForceGuard).settle(attempt, result.valid ? 'VALID' : result.code)
+    if (result.valid) {
+      if (context !== undefined) {
+        markAuthenticated(context, { keyward, key: result.key, cost: requestCost })
+      }
+      return { ok: true, key: result.key, result, headers: successHeaders(result) }
+    }
+    return reject(result)
+  }
+
+  function authenticateNow(request: HttpRequestView): Authentication | Promise<Authentication> {
+    const context = request.context
+    if (context !== undefined) {
+      const prior = authenticatedAs(context)
+      if (prior !== undefined && prior.keyward === keyward) return extend(prior)
+    }
+    const address = request.clientAddress
+    const extraction = extractKey(request, headers, query)
+    if (extraction.kind === 'missing' || extraction.kind === 'wrong-scheme') {
+      // No key at all is no attempt: not counted, not refused by the guard. Still reported once
+      // per request (event and usage count), so monitoring sees it.
+      keyward.recordVerification('MISSING', null, null, 0)
+      return extraction.kind === 'missing' ? missing : wrongScheme
+    }
+    // Counted before the lookup (docs/architecture.md, "Brute-force guard").
+    const attempt =
+      guard === null || address === undefined
+        ? null
+        : guard.admit(address, extraction.kind === 'key' ? keyIdOf(extraction.token) : null)
+    if (attempt !== null && attempt.blockedMs > 0) {
+      return reject({ valid: false, code: 'TOO_MANY_FAILED_ATTEMPTS', retryAfterMs: attempt.blockedMs })
+    }
+    if (extraction.kind !== 'key') {
+      // A value that cannot be a key (garbage, duplicated headers): rejected before verify, and
+      // reported once like any other outcome.
+      keyward.recordVerification('MALFORMED', null, null, 0)
+      return settled(context, attempt, MALFORMED_RESULT)
+    }
+    const result = verify(extraction.token, address)
+    if (result instanceof Promise) return result.then((verified) => settled(context, attempt, verified))
+    return settled(context, attempt, result)
+  }
+
   return {
     realm,
-
+    authenticateNow,
     async authenticate(request) {
-      const context = request.context
-      if (context !== undefined) {
-        const prior = authenticatedAs(context)
-        if (prior !== undefined && prior.keyward === keyward) return extend(prior)
-      }
-      const address = request.clientAddress
-      const extraction = extractKey(request, headers, query)
-      if (extraction.kind === 'missing' || extraction.kind === 'wrong-scheme') {
-        // No key at all is no attempt: not counted, not refused by the guard. Still reported once
-        // per request (event and usage count), so monitoring sees it.
-        keyward.recordVerification('MISSING', null, null, 0)
-        return extraction.kind === 'missing' ? missing : wrongScheme
-      }
-      // Counted before the lookup (docs/architecture.md, "Brute-force guard").
-      const attempt =
-        guard === null || address === undefined
-          ? null
-          : guard.admit(address, extraction.kind === 'key' ? keyIdOf(extraction.token) : null)
-      if (attempt !== null && attempt.blockedMs > 0) {
-        return reject({ valid: false, code: 'TOO_MANY_FAILED_ATTEMPTS', retryAfterMs: attempt.blockedMs })
-      }
-      let result: VerifyResult
-      if (extraction.kind === 'key') {
-        result = await keyward.verify(extraction.token, { scopes, cost, clientAddress: address })
-      } else {
-        // A value that cannot be a key (garbage, duplicated headers): rejected before verify, and
-        // reported once like any other outcome.
-        keyward.recordVerification('MALFORMED', null, null, 0)
-        result = MALFORMED_RESULT
-      }
-      if (attempt !== null) (guard as BruteForceGuard).settle(attempt, result.valid ? 'VALID' : result.code)
-      if (result.valid) {
-        if (context !== undefined) {
-          markAuthenticated(context, { keyward, key: result.key, cost: requestCost })
-        }
-        return { ok: true, key: result.key, result, headers: successHeaders(result) }
-      }
-      return reject(result)
+      return authenticateNow(request)
     },
   }
 }

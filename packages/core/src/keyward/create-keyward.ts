@@ -14,6 +14,7 @@ import type { VerifiedKey, VerifyOptions, VerifyResult } from '../types.ts'
 import { createLastUsedReader } from '../usage/last-used.ts'
 import { createUsageApi, type KeywardUsage } from '../usage/usage-queries.ts'
 import { UsageRecorder } from '../usage/usage-recorder.ts'
+import { IMMEDIATE_VERIFY, type ImmediateVerify } from './immediate-verify.ts'
 import { createKeyManager, type KeyManager } from './key-manager.ts'
 import { type KeywardOptions, resolveOptions } from './options.ts'
 import { createOwnerManager, type OwnerManager } from './owner-manager.ts'
@@ -155,6 +156,8 @@ export function createKeyward(options: KeywardOptions = {}): Keyward {
       await config.store.close()
     },
   }
+  const immediate: ImmediateVerify = { bare: verifier.verify, now: verifier.verifyNow }
+  Object.defineProperty(keyward, IMMEDIATE_VERIFY, { value: immediate })
   /** `verify` as the wrappers make it: the bare pipeline when there are none. */
   function rewrap(): void {
     keyward.verify = wrappers.reduce<VerifyFunction>((next, wrap) => wrap(next), verifier.verify)
