@@ -7,6 +7,8 @@
  */
 import { spawn } from 'node:child_process'
 import { createKeyward, type Keyward } from '@keyward/core'
+import { createAuthenticator } from '@keyward/core/adapter'
+import type { ChargeRequest, ChargeResult, ResolvedPolicy } from '@keyward/core/store'
 import { RedisStore } from '@keyward/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Cluster, Redis } from '../support/ioredis.ts'
@@ -178,6 +180,70 @@ describe('Redis round trips per verify', () => {
     })
     await keyward.verify(local.key)
     expect(await commandsPerVerify(keyward, local.key, 200)).toBe(0)
+    await keyward.close()
+  })
+
+  it('answers at once (chargeNow) what needs no round trip, and takes nothing from what does', async () => {
+    const store = new RedisStore({ client, keyPrefix: 'now:', gapCheckMs: 60_000, commandTimeoutMs: 10_000 })
+    await until(() => subscribed(store), 'the store to subscribe', 10_000)
+    const keyward = createKeyward({ prefix: 'acme', secret: TEST_SECRET, store, usage: false })
+    const local = await keyward.keys.create({
+      ownerId: 'org_now',
+      rateLimit: { points: 2, duration: 60, sync: { intervalMs: 60_000 } },
+    })
+    const strict = await keyward.keys.create({ ownerId: 'org_now', rateLimit: { points: 2, duration: 60 } })
+    const requestOf = async (
+      id: string,
+      credits: ChargeRequest['credits'] = null,
+    ): Promise<ChargeRequest> => {
+      const policy = (await store.get(id))?.rateLimit?.[0] as ResolvedPolicy
+      return {
+        keyId: id,
+        chainId: id,
+        ownerId: 'org_now',
+        limits: [{ policy, scope: 'key' }],
+        credits,
+        now: Date.now(),
+      }
+    }
+    const localRequest = await requestOf(local.record.id)
+    const strictRequest = await requestOf(strict.record.id)
+    const creditRequest = await requestOf(local.record.id, { from: 'key', cost: 1 })
+    const answers: (ChargeResult | undefined)[] = []
+    const sent = await commandsSentDuring(client, async () => {
+      // Local-first, no credits: counted in process. With credits: the pool is in Redis.
+      for (let index = 0; index < 3; index++) answers.push(store.chargeNow(localRequest))
+      answers.push(store.chargeNow(creditRequest))
+      // Strict, not known to be over its limit: left to `charge`, which finds both points there.
+      answers.push(store.chargeNow(strictRequest))
+    })
+    expect(sent).toBe(0)
+    expect(answers.map((answer) => answer?.limited)).toEqual([false, false, true, undefined, undefined])
+    expect(answers[1]?.states[0]?.remaining).toBe(0)
+    expect((await store.charge(strictRequest)).states[0]?.remaining).toBe(1)
+    expect((await store.charge(strictRequest)).limited).toBe(false)
+    expect((await store.charge(strictRequest)).limited).toBe(true)
+    // Now known to be over its limit until its window ends: refused in process.
+    const refused = await commandsSentDuring(client, async () => {
+      const answer = store.chargeNow(strictRequest)
+      expect(answer).toMatchObject({ limited: true })
+      expect(answer?.retryAfterMs).toBeGreaterThan(50_000)
+    })
+    expect(refused).toBe(0)
+    // And through the HTTP layer: a cached local-first key is authenticated with no promise.
+    await keyward.keys.update(local.record.id, {
+      rateLimit: { points: 100, duration: 60, sync: { intervalMs: 60_000 } },
+    })
+    await keyward.verify(local.key)
+    const authenticator = createAuthenticator(keyward)
+    const request = {
+      getHeader: (name: string) => (name === 'authorization' ? `Bearer ${local.key}` : undefined),
+      getQuery: () => undefined,
+      clientAddress: '10.0.0.1',
+    }
+    const outcome = authenticator.authenticateNow(request)
+    expect(outcome).not.toBeInstanceOf(Promise)
+    expect(outcome).toMatchObject({ ok: true })
     await keyward.close()
   })
 })

@@ -398,6 +398,14 @@ export class RedisStore implements KeyStore {
     return this.charger.charge(request)
   }
 
+  /**
+   * `charge` without a round trip, when none is needed (`KeyStore.chargeNow`): no credits, and
+   * every limit local-first or known to be over its limit. `undefined` otherwise.
+   */
+  chargeNow(request: ChargeRequest): ChargeResult | undefined {
+    return this.closed ? undefined : this.charger.chargeNow(request)
+  }
+
   // ——— owners ———
 
   getOwner(ownerId: string): Promise<StoredOwner | null> {
