@@ -112,6 +112,32 @@ export function describeCharge(store: () => KeyStore): void {
     expect((await take({ ...makeRecord({ ownerId: a.ownerId }), chainId: a.chainId })).limited).toBe(true)
   })
 
+  it('answers at once (chargeNow) on the same budgets and pools as charge, or not at all', async () => {
+    const owner = makeOwner()
+    const record = makeRecord({ ownerId: owner.id, credits: credits(3) })
+    await store().create(record)
+    const keyLimit: LimitRequest = { policy: policy(4), scope: 'key' }
+    const ownerLimit: LimitRequest = { policy: policy(3), scope: 'owner' }
+    const limited: boolean[] = []
+    const spent: (boolean | undefined)[] = []
+    // Alternating: whatever chargeNow answers counts for charge, and what it leaves it took nothing of.
+    for (let index = 0; index < 8; index++) {
+      const charged = request(record, {
+        limits: index < 5 ? [keyLimit, ownerLimit] : [keyLimit],
+        credits: index % 4 === 0 ? { from: 'key', cost: 1 } : null,
+      })
+      const now = index % 2 === 0 ? store().chargeNow?.(charged) : undefined
+      const outcome = now ?? (await store().charge(charged))
+      limited.push(outcome.limited)
+      spent.push(outcome.credits?.spent)
+    }
+    // The owner's 3 points end the first five at the fourth (and refunded the key's point); the
+    // key's 4 points then allow one more, alone.
+    expect(limited).toEqual([false, false, false, true, true, false, true, true])
+    expect(spent).toEqual([true, undefined, undefined, undefined, undefined, undefined, undefined, undefined])
+    expect((await store().get(record.id))?.credits?.remaining).toBe(2)
+  })
+
   it("shares the owner's budget between the owner's keys", async () => {
     const owner = makeOwner()
     const limit: LimitRequest = { policy: policy(3), scope: 'owner' }
