@@ -325,15 +325,12 @@ export function createVerifier(
 
   /**
    * Not async: a request whose key and owner are cached (`peek`, `peekOwner`) makes no promise
-   * here but the store's charge — each async layer this path used to have cost a promise and
-   * microtask turns per request. Whatever is thrown comes back as a rejected promise.
+   * here but the store's charge, or none at all when the store answers it at once (`chargeNow`);
+   * `verify` then wraps the answer in one. Each async layer this path used to have cost a promise
+   * and microtask turns per request. Whatever is thrown comes back as a rejected promise.
    */
   function verify(token: string | null | undefined, options?: VerifyOptions): Promise<VerifyResult> {
-    try {
-      return promised(start(token, options))
-    } catch (error) {
-      return Promise.reject(error)
-    }
+    return promised(verifyNow(token, options))
   }
 
   function verifyNow(token: string | null | undefined, options?: VerifyOptions): Outcome {
